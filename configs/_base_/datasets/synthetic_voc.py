@@ -1,0 +1,44 @@
+# The synthetic VOC-layout dataset of `tools/generate_synthetic_voc.py` (128×128 images, four
+# object classes among VOC's 21): mmseg's VOC-aug dataset config with its own data root and a
+# light version of the paper's augmentation, sized for a CPU demo.
+_base_ = 'mmseg::_base_/datasets/pascal_voc12_aug.py'
+data_root = 'data/synthetic_voc/VOCdevkit/VOC2012'
+crop_size = (96, 96)
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    # random scale in {0.75, ..., 1.25} of the image (the paper: 0.5 ... 1.4, Sec. 5.1)
+    dict(type='RandomChoice',
+         transforms=[[dict(type='Resize', scale_factor=r / 100, keep_ratio=True)]
+                     for r in (75, 100, 125)]),
+    dict(type='RandomCrop', crop_size=crop_size),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='Pad', size=crop_size),  # label padding is 255, ignored
+    dict(type='PackSegInputs'),
+]
+test_pipeline = [  # whole images, no resizing (as the paper's validation)
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(type='PackSegInputs'),
+]
+_voc = dict(type='PascalVOCDataset', data_root=data_root, pipeline=train_pipeline)
+train_dataloader = dict(
+    batch_size=4,
+    num_workers=0,
+    persistent_workers=False,
+    dataset=dict(
+        type='ConcatDataset',
+        datasets=[
+            dict(_voc, data_prefix=dict(img_path='JPEGImages',
+                                        seg_map_path='SegmentationClass'),
+                 ann_file='ImageSets/Segmentation/train.txt'),
+            dict(_voc, data_prefix=dict(img_path='JPEGImages',
+                                        seg_map_path='SegmentationClassAug'),
+                 ann_file='ImageSets/Segmentation/aug.txt'),
+        ]))
+val_dataloader = dict(
+    batch_size=1,
+    num_workers=0,
+    persistent_workers=False,
+    dataset=dict(data_root=data_root, pipeline=test_pipeline))
+test_dataloader = val_dataloader

@@ -1,0 +1,37 @@
+# VOC 2012 + SBD aug with the DifNet paper's augmentation (Sec. 5.1 and the authors' code):
+# random scale in {0.5, 0.6, ..., 1.4}, random crop / pad to 321×321 (padded labels are 255,
+# ignored), horizontal flip; validation on whole images without resizing.
+_base_ = 'mmseg::_base_/datasets/pascal_voc12_aug.py'
+data_root = 'data/VOCdevkit/VOC2012'
+crop_size = (321, 321)
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(type='RandomChoice',
+         transforms=[[dict(type='Resize', scale_factor=s / 10, keep_ratio=True)]
+                     for s in range(5, 15)]),
+    dict(type='RandomCrop', crop_size=crop_size),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='Pad', size=crop_size),
+    dict(type='PackSegInputs'),  # no PhotoMetricDistortion: the paper has none
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(type='PackSegInputs'),
+]
+_voc = dict(type='PascalVOCDataset', data_root=data_root, pipeline=train_pipeline)
+train_dataloader = dict(
+    batch_size=4,  # × 4 GPUs = 16, the paper's batch
+    dataset=dict(
+        type='ConcatDataset',
+        datasets=[
+            dict(_voc, data_prefix=dict(img_path='JPEGImages',
+                                        seg_map_path='SegmentationClass'),
+                 ann_file='ImageSets/Segmentation/train.txt'),
+            dict(_voc, data_prefix=dict(img_path='JPEGImages',
+                                        seg_map_path='SegmentationClassAug'),
+                 ann_file='ImageSets/Segmentation/aug.txt'),
+        ]))
+val_dataloader = dict(dataset=dict(data_root=data_root, pipeline=test_pipeline))
+test_dataloader = val_dataloader

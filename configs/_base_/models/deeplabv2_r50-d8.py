@@ -1,0 +1,36 @@
+# "Sim-Deeplab" of the DifNet paper: DeepLabV2 reduced to atrous ResNet + ASPP-v2
+# (no multi-scale input, no CRF, no COCO).
+custom_imports = dict(imports=['mmseg_difnet'], allow_failed_imports=False)
+norm_cfg = dict(type='SyncBN', requires_grad=True)  # as mmseg's multi-GPU configs
+data_preprocessor = dict(
+    type='SegDataPreProcessor',
+    mean=[123.675, 116.28, 103.53],
+    std=[58.395, 57.12, 57.375],
+    bgr_to_rgb=True,
+    pad_val=0,
+    seg_pad_val=255)
+model = dict(
+    type='EncoderDecoder',
+    data_preprocessor=data_preprocessor,
+    backbone=dict(
+        type='ResNet',
+        depth=50,
+        num_stages=4,
+        out_indices=(0, 1, 2, 3),
+        dilations=(1, 1, 2, 4),  # ResNet-D8 of DeepLabV2
+        strides=(1, 2, 1, 1),
+        norm_cfg=norm_cfg,
+        norm_eval=False,
+        style='pytorch',
+        init_cfg=dict(type='Pretrained', checkpoint='torchvision://resnet50')),
+    decode_head=dict(
+        type='DeepLabV2Head',
+        in_channels=2048,
+        in_index=3,
+        dilations=(6, 12, 18, 24),
+        num_classes=21,
+        norm_cfg=norm_cfg,
+        align_corners=False,
+        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
+    train_cfg=dict(),
+    test_cfg=dict(mode='whole'))

@@ -1,0 +1,3 @@
+from .synthetic_voc import generate_synthetic_voc
+
+__all__ = ["generate_synthetic_voc"]

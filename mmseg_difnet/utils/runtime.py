@@ -1,0 +1,91 @@
+# Copyright (c) mmseg-difnet contributors. Licensed under the Apache License 2.0.
+"""What tools/train.py and tools/test.py do to a config before building mmengine's Runner."""
+import os
+import os.path as osp
+from typing import Iterator
+
+import torch
+import torch.distributed as dist
+from mmengine.config import Config
+from mmengine.logging import print_log
+
+DATA_PREP = {
+    'PascalVOCDataset': 'README.md, "Data": VOC 2012 + SBD with mmseg\'s '
+                        'tools/dataset_converters/voc_aug.py, or `python '
+                        'tools/generate_synthetic_voc.py` for the synthetic demo data',
+    'PascalContextDataset59': 'README.md, "Data": Pascal Context with mmseg\'s '
+                              'tools/dataset_converters/pascal_context.py',
+}
+
+
+def _dicts(node) -> Iterator[dict]:
+    if isinstance(node, dict):
+        yield node
+        for v in node.values():
+            yield from _dicts(v)
+    elif isinstance(node, (list, tuple)):
+        for v in node:
+            yield from _dicts(v)
+
+
+def sync_bn_to_bn(cfg: Config) -> int:
+    """Replace every ``SyncBN`` of ``cfg.model`` by ``BN``; returns how many were replaced."""
+    n = 0
+    for d in _dicts(cfg.model):
+        if d.get('type') == 'SyncBN':
+            d['type'] = 'BN'
+            n += 1
+    return n
+
+
+def prepare_for_device(cfg: Config, launcher: str) -> None:
+    """Let a GPU config (SyncBN, NCCL, DDP with device ids) run on a machine without CUDA.
+
+    torch's SyncBatchNorm only synchronises CUDA tensors, NCCL needs GPUs, and mmengine's
+    pytorch launcher calls ``torch.cuda.set_device``. Without CUDA: SyncBN becomes BN
+    (statistics per process), the process group is gloo and initialised here from the
+    torchrun environment, and DDP is built without ``device_ids``.
+    """
+    if torch.cuda.is_available():
+        return
+    n = sync_bn_to_bn(cfg)
+    if n:
+        print_log(f'No CUDA device: {n} SyncBN layers of the config run as BN.',
+                  logger='current')
+    if launcher == 'none':
+        return
+    if launcher != 'pytorch':
+        raise RuntimeError(f'--launcher {launcher} needs GPUs; on a machine without CUDA use '
+                           'tools/train.sh (torchrun, gloo) or --launcher none.')
+    cfg.env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'
+    if not dist.is_initialized():
+        dist.init_process_group(backend='gloo')
+    cfg.model_wrapper_cfg = dict(
+        type='MMDistributedDataParallel',
+        broadcast_buffers=False,
+        find_unused_parameters=cfg.get('find_unused_parameters', False))
+
+
+def check_data_roots(cfg: Config, keys=('train_dataloader', 'val_dataloader')) -> None:
+    """Raise ``FileNotFoundError`` naming every dataset of ``keys`` whose ``data_root`` is
+    missing, and how to prepare it."""
+    problems = []
+    for key in keys:
+        for d in _dicts(cfg.get(key)):
+            root = d.get('data_root')
+            if 'type' in d and isinstance(root, str) and not osp.isdir(root):
+                how = DATA_PREP.get(d['type'], 'README.md, "Data"')
+                problems.append(f'{key}: data_root {osp.abspath(root)!r} ({d["type"]}) does '
+                                f'not exist. Prepare it as in {how}, or point the config at '
+                                'it (data_root in the config, or --cfg-options).')
+    if problems:
+        raise FileNotFoundError('\n'.join(dict.fromkeys(problems)))
+
+
+def default_work_dir(cfg: Config, config_path: str, work_dir=None) -> None:
+    """CLI > config > ./work_dirs/<config name>, as mmseg's tools."""
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
+    os.makedirs(cfg.work_dir, exist_ok=True)

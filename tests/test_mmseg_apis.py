@@ -1,0 +1,135 @@
+"""DifNet through mmseg's and mmengine's own machinery: the Runner on generated VOC-layout
+data, init_model / inference_model, MMSegInferencer, slide inference, test-time
+augmentation and an auxiliary head."""
+import copy
+import os.path as osp
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.runner import Runner
+from PIL import Image
+
+from helpers import ROOT
+from mmseg_difnet.datasets import generate_synthetic_voc
+
+DEMO = osp.join(ROOT, 'configs', 'difnet', 'difnet_r18_synthetic.py')
+
+
+def tiny_cfg(data_dir, work_dir, iters=3):
+    cfg = Config.fromfile(DEMO)
+    root = osp.join(data_dir, 'VOCdevkit', 'VOC2012')
+    for ds in cfg.train_dataloader.dataset.datasets:
+        ds.data_root = root
+    cfg.val_dataloader.dataset.data_root = root
+    cfg.test_dataloader = cfg.val_dataloader
+    cfg.train_dataloader.batch_size = 2
+    cfg.train_cfg.update(max_iters=iters, val_interval=iters)
+    cfg.param_scheduler[0].end = iters
+    cfg.default_hooks.checkpoint.interval = iters
+    cfg.default_hooks.logger.interval = 1
+    cfg.norm_cfg = None
+    # one process on CPU: plain BN (the tools do the same when no GPU is present)
+    for bn in (cfg.model.backbone, cfg.model.neck.backbone, cfg.model.decode_head):
+        bn.norm_cfg = dict(type='BN', requires_grad=True)
+    cfg.work_dir = str(work_dir)
+    return cfg
+
+
+@pytest.fixture(scope='module')
+def trained(tmp_path_factory):
+    """Three Runner iterations on generated data; the config and checkpoint are kept."""
+    data_dir = tmp_path_factory.mktemp('data')
+    counts = generate_synthetic_voc(str(data_dir), num_train=6, num_val=3, size=64, seed=1)
+    assert counts == {'train': 6, 'val': 3}
+    cfg = tiny_cfg(str(data_dir), tmp_path_factory.mktemp('work'))
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    metrics = runner.val()
+    cfg_path = osp.join(cfg.work_dir, 'cfg.py')
+    cfg.dump(cfg_path)
+    return dict(cfg=cfg, cfg_path=cfg_path, runner=runner, metrics=metrics,
+                ckpt=osp.join(cfg.work_dir, 'iter_3.pth'),
+                image=osp.join(data_dir, 'VOCdevkit', 'VOC2012', 'JPEGImages',
+                               'syn_val_00000.jpg'))
+
+
+def test_runner_trains_and_validates(trained):
+    assert osp.isfile(trained['ckpt'])
+    assert 0.0 <= trained['metrics']['mIoU'] <= 100.0
+    walks = trained['runner'].model.decode_head.walks
+    # three SGD steps moved every μ and β away from their initial 0.5
+    assert all(abs(w.mu.item() - 0.5) > 1e-7 and abs(w.beta.item() - 0.5) > 1e-7
+               for w in walks)
+    log = trained['runner'].message_hub.get_scalar('train/loss')
+    assert np.isfinite(log.data[0]).all() and len(log.data[0]) == 3
+
+
+def test_init_model_and_inference_model(trained):
+    from mmseg.apis import inference_model, init_model
+    model = init_model(trained['cfg_path'], trained['ckpt'], device='cpu')
+    ref = trained['runner'].model.state_dict()
+    for k, v in model.state_dict().items():
+        torch.testing.assert_close(v, ref[k], msg=k)
+    result = inference_model(model, trained['image'])
+    assert result.pred_sem_seg.data.shape == (1, 64, 64)
+    assert result.seg_logits.data.shape == (21, 64, 64)
+
+
+def test_mmseg_inferencer(trained):
+    from mmseg.apis import MMSegInferencer
+    inferencer = MMSegInferencer(model=trained['cfg_path'], weights=trained['ckpt'],
+                                 device='cpu')
+    img = np.asarray(Image.open(trained['image']))[:, :, ::-1].copy()
+    out = inferencer(img, return_datasamples=True)
+    assert out.pred_sem_seg.data.shape == (1, 64, 64)
+
+
+def test_slide_inference_equals_whole_when_one_window_covers_the_image(trained):
+    model = trained['runner'].model.eval()
+    x = torch.randn(1, 3, 64, 64)
+    metas = [dict(img_shape=(64, 64), ori_shape=(64, 64), pad_shape=(64, 64))]
+    saved = copy.deepcopy(model.test_cfg)
+    try:
+        with torch.no_grad():
+            model.test_cfg = dict(mode='whole')
+            whole = model.inference(x, metas)
+            model.test_cfg = dict(mode='slide', crop_size=(64, 64), stride=(32, 32))
+            one_window = model.inference(x, metas)
+            model.test_cfg = dict(mode='slide', crop_size=(40, 40), stride=(24, 24))
+            sliding = model.inference(x, metas)
+    finally:
+        model.test_cfg = saved
+    torch.testing.assert_close(one_window, whole)
+    assert sliding.shape == whole.shape == (1, 21, 64, 64)
+    assert not torch.allclose(sliding, whole)
+
+
+def test_test_time_augmentation(trained):
+    """What `tools/test.py --tta` does: SegTTAModel around the model, mmseg's TTA pipeline."""
+    cfg = copy.deepcopy(trained['cfg'])
+    cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+    cfg.tta_pipeline[1].transforms[0] = [dict(type='Resize', scale_factor=r, keep_ratio=True)
+                                         for r in (0.75, 1.0)]
+    cfg.tta_model.module = cfg.model
+    cfg.model = cfg.tta_model
+    cfg.load_from = trained['ckpt']
+    cfg.work_dir = osp.join(cfg.work_dir, 'tta')
+    metrics = Runner.from_cfg(cfg).test()
+    assert 0.0 <= metrics['mIoU'] <= 100.0
+
+
+def test_auxiliary_head_reads_seed_stages(trained):
+    from mmseg.registry import MODELS
+    cfg = copy.deepcopy(trained['cfg'].model)
+    cfg.auxiliary_head = dict(
+        type='FCNHead', in_channels=256, in_index=2, channels=32, num_convs=1,
+        concat_input=False, dropout_ratio=0.1, num_classes=21,
+        norm_cfg=dict(type='BN', requires_grad=True), align_corners=False,
+        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.4))
+    model = MODELS.build(cfg)
+    from test_difnet_model import batch
+    losses = model(**batch(model, [(64, 64)] * 2, num_classes=21), mode='loss')
+    assert {'decode.loss_ce', 'aux.loss_ce'} <= set(losses)
+    assert torch.isfinite(losses['aux.loss_ce']) and losses['aux.loss_ce'] > 0

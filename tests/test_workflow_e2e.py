@@ -1,0 +1,37 @@
+"""The user's workflow, typed as in the README: generate data, `tools/train.sh <demo
+config> 2` (two processes, gloo on CPU), then `mim test mmseg <config> --checkpoint`."""
+import os
+import os.path as osp
+import re
+import subprocess
+import sys
+
+from helpers import ROOT
+
+BIN = osp.dirname(sys.executable)
+
+
+def run(cmd, cwd):
+    env = dict(os.environ, PATH=BIN + os.pathsep + os.environ['PATH'])
+    proc = subprocess.run(cmd, cwd=cwd, env=env, shell=True, capture_output=True, text=True,
+                          timeout=900)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, f'{cmd} failed:\n{out[-4000:]}'
+    return out
+
+
+def test_train_sh_then_mim_test(tmp_path):
+    # the configs point at data/synthetic_voc relative to the working directory
+    run(f'python {ROOT}/tools/generate_synthetic_voc.py --out data/synthetic_voc '
+        '--train 8 --val 4 --size 64', cwd=tmp_path)
+    cfg = f'{ROOT}/configs/difnet/difnet_r18_synthetic.py'
+    out = run(f'PORT=29533 {ROOT}/tools/train.sh {cfg} 2 --work-dir work '
+              '--cfg-options train_cfg.max_iters=4 train_cfg.val_interval=4 '
+              'default_hooks.checkpoint.interval=4 train_dataloader.batch_size=2',
+              cwd=tmp_path)
+    assert 'Iter(train) [4/4]' in out
+    ckpt = tmp_path / 'work' / 'iter_4.pth'
+    assert ckpt.is_file()
+    out = run(f'mim test mmseg {cfg} --checkpoint {ckpt} --work-dir test', cwd=tmp_path)
+    miou = re.findall(r'mIoU: ([0-9.]+)', out)
+    assert miou and 0.0 <= float(miou[-1]) <= 100.0, out[-2000:]

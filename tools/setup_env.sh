@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Creates the project's virtual environment ($VENV, default .venv) from the package registries
+# alone. Every version comes from requirements/constraints.txt. Each step says what failed and
+# what to do; re-running the script resumes (pip skips what is installed, its cache keeps the
+# mmcv wheel built once).
+set -Eeuo pipefail
+cd "$(dirname "$0")/.."
+VENV=${VENV:-.venv}
+PYTHON=${PYTHON:-python3.11}
+C=requirements/constraints.txt
+step=""
+trap 'echo "setup_env: step \"$step\" failed (exit $?). $hint" >&2' ERR
+
+run() {  # run STEP_NAME HINT -- command...
+  step=$1; hint=$2; shift 3
+  echo "==> [$(date +%T)] $step"
+  "$@"
+}
+
+run "create the virtual environment $VENV" \
+  "Python 3.11 with venv is needed: set PYTHON=/path/to/python3.11." -- \
+  "$PYTHON" -m venv "$VENV"
+PIP=("$VENV/bin/python" -m pip install -c "$C")
+
+run "build tools (setuptools < 81, wheel, ninja)" \
+  "Check that PyPI is reachable (pip config list)." -- \
+  "${PIP[@]}" setuptools wheel ninja pytest-runner numpy
+
+# The machine's pip configuration offers a CPU-only torch wheel (find-links) with which the
+# registry's torchvision fails to import (torchvision::nms does not exist). The standard build
+# from the registry runs on CPU and is what GPU users have, so bypass the local configuration.
+run "torch + torchvision (the registry's standard build)" \
+  "Check PyPI access; if 'import torchvision' fails, a CPU-only torch wheel was picked up." -- \
+  env PIP_CONFIG_FILE=/dev/null PIP_FIND_LINKS= "${PIP[@]}" torch torchvision
+run "check that torchvision imports" \
+  "torch and torchvision do not match: remove $VENV and re-run." -- \
+  "$VENV/bin/python" -c "import torch, torchvision; print('torch', torch.__version__, 'torchvision', torchvision.__version__)"
+
+# mmseg imports mmcv.ops, so mmcv needs its compiled ops: build 2.1 from source against the
+# installed torch (9-15 minutes on 2 cores the first time; pip caches the wheel).
+run "mmcv (full build with ops, from source; takes 10-15 minutes the first time)" \
+  "See the compiler output above; a C++ compiler and the Python headers are needed (apt install build-essential python3-dev)." -- \
+  env PATH="$VENV/bin:$PATH" MMCV_WITH_OPS=1 MAX_JOBS="${MAX_JOBS:-$(nproc)}" \
+  "${PIP[@]}" --no-build-isolation mmcv   # ninja on PATH: a parallel build
+run "check mmcv.ops" \
+  "mmcv was installed without its compiled ops: pip uninstall mmcv, then re-run this script." -- \
+  "$VENV/bin/python" -c "from mmcv.ops import nms; import mmcv; print('mmcv', mmcv.__version__, 'with ops')"
+
+run "OpenMMLab runtime (mmengine, mmsegmentation, mmpretrain)" \
+  "Check PyPI access; see pip's message above." -- \
+  "${PIP[@]}" mmengine mmsegmentation mmpretrain ftfy regex opencv-python
+
+# openmim's dependency opendatalab pulls openxlab, which pins setuptools 60 and an old requests;
+# mim train/test never import it, so install mim without it.
+run "openmim (without openxlab)" "Check PyPI access." -- \
+  "${PIP[@]}" --no-deps openmim
+run "openmim's own dependencies" "Check PyPI access." -- \
+  "${PIP[@]}" click colorama model-index pandas rich tabulate requests
+
+run "test tools and this package (editable)" "See pip's message above." -- \
+  "${PIP[@]}" pytest hypothesis -e .
+
+run "final import check" "An import failed: see the traceback above." -- \
+  "$VENV/bin/python" -c "import torchvision, mmcv.ops, mmengine, mmseg, mmpretrain, mim, mmseg_difnet; print('environment ready')"
+touch "$VENV/.ready"
+echo "==> [$(date +%T)] done: $VENV"
