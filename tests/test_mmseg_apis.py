@@ -7,7 +7,7 @@ import os.path as osp
 import numpy as np
 import pytest
 import torch
-from mmengine.config import Config
+from mmengine.config import Config, ConfigDict
 from mmengine.runner import Runner
 from PIL import Image
 
@@ -93,11 +93,11 @@ def test_slide_inference_equals_whole_when_one_window_covers_the_image(trained):
     saved = copy.deepcopy(model.test_cfg)
     try:
         with torch.no_grad():
-            model.test_cfg = dict(mode='whole')
+            model.test_cfg = ConfigDict(mode='whole')
             whole = model.inference(x, metas)
-            model.test_cfg = dict(mode='slide', crop_size=(64, 64), stride=(32, 32))
+            model.test_cfg = ConfigDict(mode='slide', crop_size=(64, 64), stride=(32, 32))
             one_window = model.inference(x, metas)
-            model.test_cfg = dict(mode='slide', crop_size=(40, 40), stride=(24, 24))
+            model.test_cfg = ConfigDict(mode='slide', crop_size=(40, 40), stride=(24, 24))
             sliding = model.inference(x, metas)
     finally:
         model.test_cfg = saved

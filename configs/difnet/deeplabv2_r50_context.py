@@ -6,7 +6,7 @@ _base_ = [
 max_iters = 62475  # 200 epochs × 4,998 images / 16 (paper Sec. 5.1)
 # validation on whole images padded to 505×505, no resizing (the authors' code)
 model = dict(
-    data_preprocessor=dict(test_cfg=dict(size=(505, 505))),
+    data_preprocessor=dict(size=(321, 321), test_cfg=dict(size=(505, 505))),
     decode_head=dict(num_classes=59))
 param_scheduler = [
     dict(type='PolyLR', eta_min=0.0, power=0.9, begin=0, end=max_iters, by_epoch=False)

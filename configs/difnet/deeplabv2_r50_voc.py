@@ -5,7 +5,7 @@ _base_ = [
     'mmseg::_base_/default_runtime.py', '../_base_/schedules/difnet_200ep.py'
 ]
 # validation on whole images padded to 505×505, no resizing (the authors' code)
-model = dict(data_preprocessor=dict(test_cfg=dict(size=(505, 505))))
+model = dict(data_preprocessor=dict(size=(321, 321), test_cfg=dict(size=(505, 505))))
 max_iters = 132275  # 200 epochs × 10,582 images / 16 (paper Sec. 5.1)
 param_scheduler = [
     dict(type='PolyLR', eta_min=0.0, power=0.9, begin=0, end=max_iters, by_epoch=False)

@@ -62,6 +62,7 @@ def prepare_for_device(cfg: Config, launcher: str) -> None:
         dist.init_process_group(backend='gloo')
     cfg.model_wrapper_cfg = dict(
         type='MMDistributedDataParallel',
+        device_ids=None,  # CPU modules take none
         broadcast_buffers=False,
         find_unused_parameters=cfg.get('find_unused_parameters', False))
 
