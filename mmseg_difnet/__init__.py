@@ -2,6 +2,8 @@
 
 Importing this package registers its modules into ``mmseg.registry.MODELS``.
 """
+from .datasets import LoadAnnotationsChecked, generate_synthetic_voc
+from .engine import ConfigCheckHook, StopOnInvalidLossHook
 from .models import (DeepLabV2Head, DifNetEncoderDecoder, DifNetHead, RandomWalk,
                      SimilarityBackbone)
 from .utils import allow_mmengine_checkpoints
@@ -9,5 +11,5 @@ from .version import __version__
 
 allow_mmengine_checkpoints()
 
-__all__ = ['DeepLabV2Head', 'DifNetEncoderDecoder', 'DifNetHead', 'RandomWalk',
+__all__ = ['LoadAnnotationsChecked', 'generate_synthetic_voc', 'ConfigCheckHook', 'StopOnInvalidLossHook', 'DeepLabV2Head', 'DifNetEncoderDecoder', 'DifNetHead', 'RandomWalk',
            'SimilarityBackbone', '__version__']

@@ -1,5 +1,8 @@
 # Copyright (c) mmseg-difnet contributors. Licensed under the Apache License 2.0.
 """An ``EncoderDecoder`` whose neck also sees the image: DifNet's similarity branch."""
+import math
+
+import torch
 from torch import Tensor
 
 from mmseg.models.segmentors import EncoderDecoder
@@ -15,11 +18,19 @@ class DifNetEncoderDecoder(EncoderDecoder):
     (:class:`SimilarityBackbone`, in the neck slot) is a second backbone on the image. Only
     ``extract_feat`` differs, so loss/predict/tensor modes, whole and slide inference,
     test-time augmentation and auxiliary heads behave exactly as for ``EncoderDecoder``.
+
+    Args:
+        concurrent_branches (bool): On a GPU, run the similarity branch on a second CUDA
+            stream while the seed branch runs (they are independent until the walks, Sec. 5.4).
+            Outputs are unchanged. Default: False.
+        **kwargs: Arguments of ``EncoderDecoder``; ``neck`` is the similarity branch.
     """
 
     def __init__(self, *, backbone: ConfigType, neck: ConfigType, decode_head: ConfigType,
-                 **kwargs) -> None:
+                 concurrent_branches: bool = False, **kwargs) -> None:
         super().__init__(backbone=backbone, neck=neck, decode_head=decode_head, **kwargs)
+        self.concurrent_branches = concurrent_branches
+        self._side_stream = None
         levels = getattr(self.neck, 'levels', None)
         walks = getattr(self.decode_head, 'num_walks', None)
         if levels is not None and walks is not None and len(levels) != walks:
@@ -31,4 +42,24 @@ class DifNetEncoderDecoder(EncoderDecoder):
 
     def extract_feat(self, inputs: Tensor) -> list:
         """Seed features followed by the similarity levels."""
-        return self.neck(self.backbone(inputs), inputs)
+        stride = 4 * math.prod(getattr(self.backbone, 'strides', (1, 2, 1, 1)))
+        if min(inputs.shape[-2:]) < stride:
+            raise ValueError(
+                f'DifNet: the input is {tuple(inputs.shape[-2:])} pixels, smaller than the '
+                f'output stride {stride}: the diffusion grid would be empty or a single node. '
+                'Use larger images (or crops: crop_size in the config), or a larger '
+                'test_cfg.crop_size for slide inference.')
+        if not (self.concurrent_branches and inputs.is_cuda):
+            return self.neck(self.backbone(inputs), inputs)
+        main = torch.cuda.current_stream(inputs.device)
+        if self._side_stream is None or self._side_stream.device != inputs.device:
+            self._side_stream = torch.cuda.Stream(inputs.device)
+        side = self._side_stream
+        side.wait_stream(main)  # the image is ready
+        with torch.cuda.stream(side):
+            levels = self.neck.similarity_levels(inputs)
+        seed = self.backbone(inputs)
+        main.wait_stream(side)
+        for f in levels:  # memory made on the side stream is used on the main one
+            f.record_stream(main)
+        return [*seed, *levels]

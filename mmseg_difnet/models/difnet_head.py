@@ -9,6 +9,7 @@ from typing import Dict, List, Optional, Sequence
 import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule
+from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType
 from torch import Tensor
@@ -50,13 +51,20 @@ class DifNetHead(DeepLabV2Head):
             stages of a ResNet-50 (Fig. 1).
         walk_cfg (dict): Config of each walk; ``in_channels`` and ``norm_cfg`` are filled in.
             Default: ``dict(type='RandomWalk')`` (Ψ width 64, μ = β = 0.5 at start).
+        grid_scale (int): The walks run on the score map's grid upsampled by this factor, the
+            seed bilinearly upsampled to it: 2 diffuses at output stride 4. Default: 1, the
+            paper's grid.
         **kwargs: Arguments of :class:`DeepLabV2Head` (``dilations=(1,), kernel_size=1``
             for the noASPP variant).
     """
 
     def __init__(self, *, sim_channels: Sequence[int] = (3, 256, 512, 1024, 2048),
-                 walk_cfg: ConfigType = dict(type='RandomWalk'), **kwargs) -> None:
+                 walk_cfg: ConfigType = dict(type='RandomWalk'), grid_scale: int = 1,
+                 **kwargs) -> None:
         super().__init__(**kwargs)
+        if not (isinstance(grid_scale, int) and grid_scale >= 1):
+            raise ValueError(f'DifNetHead: grid_scale={grid_scale!r} must be an integer >= 1.')
+        self.grid_scale = grid_scale
         if len(sim_channels) == 0:
             raise ValueError('DifNetHead: sim_channels is empty; give one entry per walk, '
                              'e.g. (3, 256, 512, 1024, 2048) for a ResNet-50 similarity branch.')
@@ -79,6 +87,9 @@ class DifNetHead(DeepLabV2Head):
         x = super().forward(inputs)  # score map (B, K, h, w)
         M = self.importance(x)  # (B, 1, h, w)
         s = M * x  # seed (B, K, h, w)
+        if self.grid_scale > 1:  # a finer diffusion grid: (B, K, h·g, w·g)
+            s = resize(s, scale_factor=self.grid_scale, mode='bilinear',
+                       align_corners=self.align_corners)
         y = s
         ys = []
         for walk, f in zip(self.walks, inputs[-self.num_walks:]):
@@ -101,8 +112,8 @@ class DifNetHead(DeepLabV2Head):
 
         Returns:
             dict: ``x`` score map (B, K, h, w); ``E`` influence map Σ_k |x_k| (B, 1, h, w);
-            ``M`` importance map (B, 1, h, w); ``s`` seed (B, K, h, w); ``y`` list of the T
-            walk outputs (B, K, h, w); ``mu``, ``beta`` (T,).
+            ``M`` importance map (B, 1, h, w); ``s`` seed and ``y`` list of the T walk outputs,
+            (B, K, h·g, w·g) with g = ``grid_scale``; ``mu``, ``beta`` (T,).
         """
         record: Dict[str, object] = {}
         self._diffuse(inputs, record)

@@ -3,8 +3,12 @@
 
 Shapes: B batch, K classes, C_t channels of similarity level t, d = embedding width of Ψ,
 (h, w) the diffusion grid (the score map's size) and N = h * w nodes.
+
+P y = softmax(Ψ Ψᵀ) y is attention with Q = K = Ψ, V = y and scale 1, so fused attention
+kernels compute it without storing the (B, N, N) matrix P: O(N) memory instead of O(N²).
 """
-from typing import Tuple
+import math
+from typing import Dict, Tuple
 
 import torch
 import torch.nn as nn
@@ -14,6 +18,75 @@ from mmengine.model import BaseModule
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, OptMultiConfig
 from torch import Tensor
+from torch.nn.attention import SDPBackend, sdpa_kernel
+from torch.utils.checkpoint import checkpoint
+
+IMPLS = ('auto', 'fused', 'chunked', 'dense')
+# (device type, dtype) -> whether a fused SDPA kernel ran; filled on first use
+_FUSED_WORKS: Dict[Tuple[str, torch.dtype], bool] = {}
+
+
+def dense_propagate(psi: Tensor, y: Tensor) -> Tensor:
+    """The reference: P = softmax(Ψ Ψᵀ) formed explicitly. (B, N, d), (B, N, K) -> (B, N, K)."""
+    return torch.softmax(psi @ psi.transpose(1, 2), dim=-1) @ y  # (B, N, N) @ (B, N, K)
+
+
+def fused_propagate(psi: Tensor, y: Tensor) -> Tensor:
+    """P y through a fused SDPA kernel (flash, or memory-efficient), never forming P.
+
+    The kernels need one head width for Q, K and V, and without it PyTorch silently falls
+    back to the unfused O(N²) path; so Ψ and y are zero-padded to a common width (a multiple
+    of 8). Zero columns change neither Ψ Ψᵀ nor the first K columns of P y. The allowed
+    backends exclude the unfused one: if no fused kernel applies, this raises.
+    """
+    d, K = psi.shape[-1], y.shape[-1]
+    width = 8 * math.ceil(max(d, K) / 8)
+    # kernels also need unit stride in the last dimension
+    q = F.pad(psi, (0, width - d)).contiguous().unsqueeze(1)  # (B, 1, N, width): one head
+    v = F.pad(y, (0, width - K)).contiguous().unsqueeze(1)  # (B, 1, N, width)
+    with sdpa_kernel([SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION]):
+        out = F.scaled_dot_product_attention(q, q, v, scale=1.0)  # no 1/sqrt(d) (Eq. 4)
+    return out[:, 0, :, :K]  # (B, N, K)
+
+
+def _rows(q: Tensor, k: Tensor, v: Tensor) -> Tensor:
+    return torch.softmax(q @ k.transpose(1, 2), dim=-1) @ v  # (B, c, N) @ (B, N, K)
+
+
+def chunked_propagate(psi: Tensor, y: Tensor, chunk: int = 1024) -> Tensor:
+    """P y, ``chunk`` rows of P at a time, each recomputed in backward: O(chunk·N) memory
+    where no fused kernel applies."""
+    N = psi.shape[1]
+    if N <= chunk:
+        return dense_propagate(psi, y)
+    return torch.cat([checkpoint(_rows, psi[:, i:i + chunk], psi, y, use_reentrant=False)
+                      for i in range(0, N, chunk)], dim=1)  # (B, N, K)
+
+
+def propagate(psi: Tensor, y: Tensor, impl: str = 'auto') -> Tensor:
+    """P y with P = softmax(Ψ Ψᵀ) row-wise: (B, N, d), (B, N, K) -> (B, N, K).
+
+    ``impl``: 'dense' (the reference, forms P), 'fused' (SDPA kernels, raises if none
+    applies), 'chunked', or 'auto' (fused where a kernel applies on this device and dtype,
+    chunked elsewhere).
+    """
+    if impl == 'dense':
+        return dense_propagate(psi, y)
+    if impl == 'chunked':
+        return chunked_propagate(psi, y)
+    if impl == 'fused':
+        return fused_propagate(psi, y)
+    key = (psi.device.type, psi.dtype)
+    if _FUSED_WORKS.get(key, True):
+        try:
+            out = fused_propagate(psi, y)
+            _FUSED_WORKS[key] = True
+            return out
+        except RuntimeError:
+            if key in _FUSED_WORKS:  # it ran before on this device: a genuine error
+                raise
+            _FUSED_WORKS[key] = False
+    return chunked_propagate(psi, y)
 
 
 @MODELS.register_module()
@@ -31,6 +104,9 @@ class RandomWalk(BaseModule):
         norm_cfg (dict): Normalisation after the 1×1 conv of Ψ. Default: ``dict(type='BN')``.
         mu_init (float): Initial μ, in (0, 1). Default: 0.5.
         beta_init (float): Initial β, in (0, 1). Default: 0.5.
+        impl (str): How P y is computed: 'auto' (a fused attention kernel where one
+            applies, else chunked), 'fused', 'chunked' or 'dense' (the reference, forms P).
+            All give the same values and gradients. Default: 'auto'.
         init_cfg (dict | list[dict], optional): Initialisation config. Default: None.
     """
 
@@ -41,13 +117,17 @@ class RandomWalk(BaseModule):
                  norm_cfg: ConfigType = dict(type='BN'),
                  mu_init: float = 0.5,
                  beta_init: float = 0.5,
+                 impl: str = 'auto',
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg=init_cfg)
         for name, value in (('mu_init', mu_init), ('beta_init', beta_init)):
             if not 0.0 < value < 1.0:
                 raise ValueError(f'RandomWalk: {name}={value} must lie strictly in (0, 1), '
                                  'the range of the sigmoid that parametrises it.')
+        if impl not in IMPLS:
+            raise ValueError(f'RandomWalk: impl={impl!r} is not one of {IMPLS}.')
         self.in_channels = in_channels
+        self.impl = impl
         # Ψ: conv(1×1, with bias) - BN; the pooling to the grid happens in `embed`.
         self.psi = ConvModule(in_channels, embed_channels, 1, bias=True,
                               norm_cfg=norm_cfg, act_cfg=None)
@@ -76,12 +156,11 @@ class RandomWalk(BaseModule):
 
     @staticmethod
     def transition(psi: Tensor) -> Tensor:
-        """P = softmax(Ψᵀ Ψ) row-wise (Eq. 4): (B, N, d) -> (B, N, N), rows sum to 1."""
-        return torch.softmax(psi @ psi.transpose(1, 2), dim=-1)  # (B, N, N)
+        """P = softmax(Ψᵀ Ψ) row-wise (Eq. 4): (B, N, d) -> (B, N, N), rows sum to 1.
 
-    def propagate(self, psi: Tensor, y: Tensor) -> Tensor:
-        """P y: (B, N, d), (B, N, K) -> (B, N, K)."""
-        return self.transition(psi) @ y
+        Formed explicitly, for inspection; the walk itself never needs it (see `propagate`).
+        """
+        return torch.softmax(psi @ psi.transpose(1, 2), dim=-1)  # (B, N, N)
 
     def forward(self, f: Tensor, y: Tensor, s: Tensor) -> Tensor:
         """Apply ⊕_t (Eq. 5).
@@ -96,7 +175,12 @@ class RandomWalk(BaseModule):
         """
         B, K, h, w = y.shape
         psi = self.embed(f, (h, w))  # (B, N, d)
-        py = self.propagate(psi, y.flatten(2).transpose(1, 2))  # (B, N, K)
-        py = py.transpose(1, 2).reshape(B, K, h, w)
+        # Ψ Ψᵀ is not scaled, so under fp16 autocast it overflows for moderate feature norms:
+        # the walk runs in (at least) fp32 whatever the autocast state (N is small; it costs little).
+        dtype = torch.promote_types(y.dtype, torch.float32)
+        with torch.autocast(y.device.type, enabled=False):
+            py = propagate(psi.to(dtype), y.flatten(2).transpose(1, 2).to(dtype),
+                           self.impl)  # (B, N, K)
+        py = py.transpose(1, 2).reshape(B, K, h, w).to(y.dtype)
         mu, beta = self.mu, self.beta
         return beta * (mu * py + (1 - mu) * s) + (1 - beta) * y

@@ -38,13 +38,8 @@ class SimilarityBackbone(BaseModule):
         self.backbone = MODELS.build(backbone)
         self.levels = tuple(levels)
 
-    def forward(self, seed_feats: Sequence[Tensor], image: Optional[Tensor] = None
-                ) -> List[Tensor]:
-        """Seed features (B, C_i, h_i, w_i) and image (B, 3, H, W) -> seed features + levels."""
-        if image is None:
-            raise TypeError(
-                'SimilarityBackbone needs the input image, which a plain EncoderDecoder does '
-                "not give to its neck: set model.type='DifNetEncoderDecoder' in the config.")
+    def similarity_levels(self, image: Tensor) -> List[Tensor]:
+        """The selected levels f_t for image (B, 3, H, W): the image and/or stage outputs."""
         stages = self.backbone(image)
         all_levels = [image, *stages]
         bad = [i for i in self.levels if not 0 <= i < len(all_levels)]
@@ -53,4 +48,13 @@ class SimilarityBackbone(BaseModule):
                 f'SimilarityBackbone: levels {bad} (neck.levels) do not exist: the image and '
                 f'the {len(stages)} outputs of neck.backbone give levels 0..{len(stages)}. '
                 'Make the backbone return every stage (out_indices=(0, 1, 2, 3)).')
-        return [*seed_feats, *(all_levels[i] for i in self.levels)]
+        return [all_levels[i] for i in self.levels]
+
+    def forward(self, seed_feats: Sequence[Tensor], image: Optional[Tensor] = None
+                ) -> List[Tensor]:
+        """Seed features (B, C_i, h_i, w_i) and image (B, 3, H, W) -> seed features + levels."""
+        if image is None:
+            raise TypeError(
+                'SimilarityBackbone needs the input image, which a plain EncoderDecoder does '
+                "not give to its neck: set model.type='DifNetEncoderDecoder' in the config.")
+        return [*seed_feats, *self.similarity_levels(image)]

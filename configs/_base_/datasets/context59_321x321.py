@@ -6,7 +6,7 @@ _base_ = 'mmseg::_base_/datasets/pascal_context_59.py'
 crop_size = (321, 321)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations', reduce_zero_label=True),
+    dict(type='LoadAnnotationsChecked', reduce_zero_label=True),
     dict(type='RandomChoice',
          transforms=[[dict(type='Resize', scale_factor=s / 10, keep_ratio=True)]
                      for s in range(5, 15)]),
@@ -17,7 +17,7 @@ train_pipeline = [
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations', reduce_zero_label=True),
+    dict(type='LoadAnnotationsChecked', reduce_zero_label=True),
     dict(type='PackSegInputs'),
 ]
 train_dataloader = dict(batch_size=4, dataset=dict(pipeline=train_pipeline))

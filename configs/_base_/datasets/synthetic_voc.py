@@ -6,7 +6,7 @@ data_root = 'data/synthetic_voc/VOCdevkit/VOC2012'
 crop_size = (96, 96)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
+    dict(type='LoadAnnotationsChecked'),
     # random scale in {0.75, ..., 1.25} of the image (the paper: 0.5 ... 1.4, Sec. 5.1)
     dict(type='RandomChoice',
          transforms=[[dict(type='Resize', scale_factor=r / 100, keep_ratio=True)]
@@ -18,7 +18,7 @@ train_pipeline = [
 ]
 test_pipeline = [  # whole images, no resizing (as the paper's validation)
     dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
+    dict(type='LoadAnnotationsChecked'),
     dict(type='PackSegInputs'),
 ]
 _voc = dict(type='PascalVOCDataset', data_root=data_root, pipeline=train_pipeline)

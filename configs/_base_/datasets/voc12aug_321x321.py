@@ -6,7 +6,7 @@ data_root = 'data/VOCdevkit/VOC2012'
 crop_size = (321, 321)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
+    dict(type='LoadAnnotationsChecked'),
     dict(type='RandomChoice',
          transforms=[[dict(type='Resize', scale_factor=s / 10, keep_ratio=True)]
                      for s in range(5, 15)]),
@@ -17,7 +17,7 @@ train_pipeline = [
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
+    dict(type='LoadAnnotationsChecked'),
     dict(type='PackSegInputs'),
 ]
 _voc = dict(type='PascalVOCDataset', data_root=data_root, pipeline=train_pipeline)

@@ -1,6 +1,9 @@
 # "Sim-Deeplab" of the DifNet paper: DeepLabV2 reduced to atrous ResNet + ASPP-v2
 # (no multi-scale input, no CRF, no COCO).
 custom_imports = dict(imports=['mmseg_difnet'], allow_failed_imports=False)
+# clear errors instead of silent wrong results: classes vs dataset, a checkpoint of
+# another architecture, a NaN/Inf loss
+custom_hooks = [dict(type='ConfigCheckHook'), dict(type='StopOnInvalidLossHook')]
 norm_cfg = dict(type='SyncBN', requires_grad=True)  # as mmseg's multi-GPU configs
 data_preprocessor = dict(
     type='SegDataPreProcessor',

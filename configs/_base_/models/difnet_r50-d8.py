@@ -1,6 +1,9 @@
 # DifNet-50 (Jiang et al., NeurIPS 2018): two ImageNet-pretrained ResNet-50s at output
 # stride 8, a DeepLabV2 seed branch and five random walks (see README, "Architecture").
 custom_imports = dict(imports=['mmseg_difnet'], allow_failed_imports=False)
+# clear errors instead of silent wrong results: classes vs dataset, a checkpoint of
+# another architecture, a NaN/Inf loss
+custom_hooks = [dict(type='ConfigCheckHook'), dict(type='StopOnInvalidLossHook')]
 norm_cfg = dict(type='SyncBN', requires_grad=True)  # as mmseg's multi-GPU configs
 data_preprocessor = dict(
     type='SegDataPreProcessor',

@@ -1,0 +1,161 @@
+"""Bad input gets an error naming the key or file and the fix; the walk is a convex
+combination (property test)."""
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+import torch
+from hypothesis import given, settings, strategies as st
+from mmengine.hooks import Hook
+from mmengine.runner import Runner
+
+from helpers import ROOT, build, difnet_cfg
+from mmseg.registry import HOOKS, MODELS
+from mmseg_difnet.datasets import generate_synthetic_voc
+from mmseg_difnet.models.random_walk import propagate
+from test_difnet_model import batch
+from test_mmseg_apis import tiny_cfg
+
+
+@pytest.fixture(scope='module')
+def data_dir(tmp_path_factory):
+    d = tmp_path_factory.mktemp('data')
+    generate_synthetic_voc(str(d), num_train=4, num_val=2, size=64, seed=9)
+    return str(d)
+
+
+def test_num_classes_differs_from_dataset(data_dir, tmp_path):
+    cfg = tiny_cfg(data_dir, tmp_path)
+    cfg.model.decode_head.num_classes = 5
+    with pytest.raises(ValueError, match=r'model.decode_head.num_classes=5 but the '
+                       r'train_dataloader dataset \(ConcatDataset\) has 21 classes: set '
+                       r'model.decode_head.num_classes=21'):
+        Runner.from_cfg(cfg).train()
+
+
+def test_walks_and_levels_differ():
+    cfg = difnet_cfg(depth=18)
+    cfg.decode_head.sim_channels = (3, 64, 128, 256)
+    with pytest.raises(ValueError, match=r'neck gives 5 similarity levels \(neck.levels=.*'
+                       r'but the decode head has 4 walks'):
+        build(cfg)
+
+
+def test_level_channels_differ():
+    cfg = difnet_cfg(depth=18)
+    cfg.decode_head.sim_channels = (3, 64, 128, 256, 2048)
+    model = build(cfg)
+    with pytest.raises(ValueError, match='has 512 channels but this walk was built for 2048; '
+                       'set decode_head.sim_channels'):
+        model(torch.randn(1, 3, 33, 33), mode='tensor')
+
+
+def test_input_smaller_than_output_stride():
+    model = build(difnet_cfg(depth=18))
+    with pytest.raises(ValueError, match=r'input is \(5, 40\) pixels, smaller than the '
+                       'output stride 8'):
+        model(torch.randn(1, 3, 5, 40), mode='tensor')
+
+
+def test_label_values_out_of_range():
+    model = build(difnet_cfg(depth=18, num_classes=4)).train()
+    data = batch(model, [(33, 33)], num_classes=4)
+    data['data_samples'][0].gt_sem_seg.data[0, 5, 5] = 7
+    data['data_samples'][0].set_metainfo(dict(seg_map_path='labels/a.png'))
+    with pytest.raises(ValueError, match=r'label values \[7\] in labels/a.png lie outside '
+                       r'\[0, 4\) and are not the ignore index 255'):
+        model(**data, mode='loss')
+
+
+def test_unreadable_label_file_is_named(data_dir, tmp_path):
+    import shutil
+    d = tmp_path / 'data'
+    shutil.copytree(data_dir, d)
+    bad = d / 'VOCdevkit' / 'VOC2012' / 'SegmentationClass' / 'syn_val_00001.png'
+    bad.write_bytes(b'not a png')
+    cfg = tiny_cfg(str(d), tmp_path / 'w')
+    runner = Runner.from_cfg(cfg)
+    with pytest.raises(OSError, match=r"cannot read the label file '.*syn_val_00001.png'"):
+        runner.val()
+
+
+def test_unreadable_image_file_is_named(data_dir, tmp_path):
+    import shutil
+    d = tmp_path / 'data'
+    shutil.copytree(data_dir, d)
+    (d / 'VOCdevkit' / 'VOC2012' / 'JPEGImages' / 'syn_val_00000.jpg').write_bytes(b'x')
+    runner = Runner.from_cfg(tiny_cfg(str(d), tmp_path / 'w'))
+    with pytest.raises(AssertionError, match=r'failed to load image: .*syn_val_00000.jpg'):
+        runner.val()
+
+
+def test_missing_data_root(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, f'{ROOT}/tools/train.py', f'{ROOT}/configs/difnet/difnet_r50_voc.py',
+         '--work-dir', 'w'], cwd=tmp_path, capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert (f"data_root '{tmp_path}/data/VOCdevkit/VOC2012' (PascalVOCDataset) does not "
+            'exist. Prepare it as in README.md, "Data"') in proc.stderr
+
+
+def test_checkpoint_of_another_architecture(data_dir, tmp_path):
+    deeplab = MODELS.build(difnet_cfg(depth=18)).state_dict()  # 4 classes, not 21
+    ckpt = tmp_path / 'other.pth'
+    torch.save({'state_dict': {k: v for k, v in deeplab.items() if 'neck' not in k}}, ckpt)
+    cfg = tiny_cfg(data_dir, tmp_path / 'w')
+    cfg.load_from = str(ckpt)
+    with pytest.raises(ValueError, match=r'does not fit this model .* missing keys 120 '
+                       r'\(neck.backbone.bn1.bias, .*shape mismatches 13 '
+                       r'\(decode_head.conv_seg.0.bias'):
+        Runner.from_cfg(cfg).test()
+
+
+@HOOKS.register_module()
+class DivergeAfterIteration2Hook(Hook):
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        if runner.iter == 2:
+            for group in runner.optim_wrapper.param_groups:
+                group['lr'] = 1e30
+
+
+def test_nan_loss_stops_and_keeps_last_good_checkpoint(data_dir, tmp_path):
+    cfg = tiny_cfg(data_dir, tmp_path / 'w', iters=6)
+    cfg.default_hooks.checkpoint.interval = 2
+    cfg.custom_hooks.append(dict(type='DivergeAfterIteration2Hook'))
+    runner = Runner.from_cfg(cfg)
+    with pytest.raises(RuntimeError, match=r'(the training loss is (nan|inf)|a weight became '
+                       r'NaN or Inf after the update).* at iteration [34]: training stopped. '
+                       r'Last good checkpoint: .*iter_2.pth'):
+        runner.train()
+    assert not osp.exists(tmp_path / 'w' / 'iter_4.pth')
+    last = open(tmp_path / 'w' / 'last_checkpoint').read().strip()
+    assert last.endswith('iter_2.pth')
+    state = torch.load(last)['state_dict']
+    assert all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point())
+
+
+WALK = MODELS.build(dict(type='RandomWalk', in_channels=6, embed_channels=16)).eval()
+
+
+@settings(max_examples=40, deadline=None)
+@given(scale=st.floats(0.01, 30.0), side=st.integers(1, 12), K=st.integers(1, 8),
+       mu=st.floats(0.001, 0.999), beta=st.floats(0.001, 0.999), seed=st.integers(0, 2**16))
+def test_walk_is_a_convex_combination(scale, side, K, mu, beta, seed):
+    g = torch.Generator().manual_seed(seed)
+    f = torch.randn(1, 6, 2 * side + 1, 2 * side, generator=g) * scale
+    y = torch.randn(1, K, side, side, generator=g)
+    s = torch.randn(1, K, side, side, generator=g)
+    WALK.mu_logit.data.fill_(torch.logit(torch.tensor(mu)).item())
+    WALK.beta_logit.data.fill_(torch.logit(torch.tensor(beta)).item())
+    with torch.no_grad():
+        out = WALK(f, y, s)
+        psi = WALK.embed(f, (side, side))
+        P = WALK.transition(psi)
+        Py = propagate(psi, y.flatten(2).transpose(1, 2)).transpose(1, 2).reshape_as(y)
+    assert torch.isfinite(out).all() and torch.isfinite(P).all()
+    torch.testing.assert_close(P.sum(-1), torch.ones(1, side * side), rtol=0, atol=1e-5)
+    stack = torch.stack([s, y, Py])
+    tol = 1e-5 * (1 + stack.abs().amax(0))
+    assert (out >= stack.amin(0) - tol).all() and (out <= stack.amax(0) + tol).all()

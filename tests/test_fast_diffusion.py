@@ -1,0 +1,109 @@
+"""Fast diffusion: the fused and chunked paths equal the dense reference (values and
+gradients), the fused kernel really runs, mixed precision stays finite, a finer grid, and
+concurrent branches on a GPU."""
+import pytest
+import torch
+from torch.profiler import ProfilerActivity, profile
+
+from helpers import build, difnet_cfg
+from mmseg_difnet.models import random_walk as rw
+from test_difnet_model import batch
+
+
+def inputs(B, N, d, K, scale, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    psi = (torch.randn(B, N, d, generator=g) * scale).requires_grad_()
+    y = torch.randn(B, N, K, generator=g).requires_grad_()
+    return psi, y
+
+
+@pytest.mark.parametrize('impl', ['fused', 'chunked', 'auto'])
+@pytest.mark.parametrize('N,d,K,scale', [(41 * 41, 64, 21, 0.3), (17 * 23, 64, 59, 0.35),
+                                         (300, 16, 150, 0.5), (1, 64, 21, 0.3)])
+def test_fast_paths_equal_dense(impl, N, d, K, scale):
+    psi, y = inputs(2, N, d, K, scale)
+    ref = rw.dense_propagate(psi, y)
+    g = torch.randn_like(ref)
+    ref_grads = torch.autograd.grad(ref, (psi, y), g)
+    fn = {'fused': rw.fused_propagate,
+          'chunked': lambda p, v: rw.chunked_propagate(p, v, chunk=128),
+          'auto': rw.propagate}[impl]
+    out = fn(psi, y)
+    grads = torch.autograd.grad(out, (psi, y), g)
+    torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
+    for a, b in zip(grads, ref_grads):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=max(1e-5 * b.abs().max().item(), 1e-6))
+
+
+def test_fused_path_runs_the_flash_kernel_on_cpu():
+    """Not the unfused fallback: V of width 21 alone would silently take the math path."""
+    psi, y = inputs(2, 400, 64, 21, 0.3)
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        rw.propagate(psi, y).sum().backward()
+    names = {e.key for e in prof.key_averages()}
+    assert 'aten::_scaled_dot_product_flash_attention_for_cpu' in names
+    assert 'aten::_scaled_dot_product_flash_attention_for_cpu_backward' in names
+    assert 'aten::_softmax' not in names  # P was never formed
+    assert rw._FUSED_WORKS[('cpu', torch.float32)] is True
+
+
+def test_walk_impls_agree_inside_the_module():
+    from mmseg.registry import MODELS
+    torch.manual_seed(0)
+    walks = {impl: MODELS.build(dict(type='RandomWalk', in_channels=8, impl=impl)).eval()
+             for impl in rw.IMPLS}
+    state = walks['dense'].state_dict()
+    for w in walks.values():
+        w.load_state_dict(state)
+    f, y, s = torch.randn(2, 8, 30, 30), torch.randn(2, 5, 12, 12), torch.randn(2, 5, 12, 12)
+    ref = walks['dense'](f, y, s)
+    for impl, w in walks.items():
+        torch.testing.assert_close(w(f, y, s), ref, rtol=1e-5, atol=1e-5, msg=impl)
+    with pytest.raises(ValueError, match="impl='flash' is not one of"):
+        MODELS.build(dict(type='RandomWalk', in_channels=8, impl='flash'))
+
+
+@pytest.mark.parametrize('dtype', [torch.bfloat16, torch.float16])
+def test_training_step_under_autocast_stays_finite_with_large_features(dtype):
+    torch.manual_seed(0)
+    model = build(difnet_cfg(depth=18)).train()
+    for walk in model.decode_head.walks:  # large feature norms: |Ψ|² far above fp16's 65504
+        walk.psi.bn.weight.data.fill_(40.0)
+    data = batch(model, [(49, 49), (49, 49)])
+    feats = model.extract_feat(data['inputs'])
+    psi = model.decode_head.walks[2].embed(feats[-3], (7, 7))
+    naive = psi.half() @ psi.half().transpose(1, 2)
+    assert not torch.isfinite(naive).all()  # what a walk in fp16 would meet
+    with torch.autocast('cpu', dtype=dtype):
+        losses = model(**data, mode='loss')
+    loss = losses['decode.loss_ce']
+    assert torch.isfinite(loss)
+    loss.backward()
+    for name, p in model.named_parameters():
+        assert torch.isfinite(p.grad).all(), name
+
+
+def test_finer_diffusion_grid():
+    cfg = difnet_cfg(depth=18)
+    cfg.decode_head.grid_scale = 2
+    model = build(cfg).eval()
+    x = torch.randn(1, 3, 65, 65)
+    with torch.no_grad():
+        logits = model(x, mode='tensor')
+        inter = model.decode_head.forward_intermediates(model.extract_feat(x))
+    assert logits.shape == (1, 4, 18, 18)  # output stride 4 instead of 8
+    assert inter['x'].shape == (1, 4, 9, 9) and inter['s'].shape == (1, 4, 18, 18)
+    out = model.predict(x)
+    assert out[0].seg_logits.data.shape == (4, 65, 65)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='CUDA streams need a GPU')
+def test_concurrent_branches_equal_sequential_on_gpu():
+    cfg = difnet_cfg(depth=18)
+    model = build(cfg).cuda().eval()
+    x = torch.randn(2, 3, 321, 321, device='cuda')
+    with torch.no_grad():
+        ref = model(x, mode='tensor')
+        model.concurrent_branches = True
+        out = model(x, mode='tensor')
+    torch.testing.assert_close(out, ref)
