@@ -28,4 +28,11 @@ for model in difnet deeplabv2; do
     || { tail -30 "$OUT/$model.test.log"; exit 1; }
   grep -E "mIoU" "$OUT/$model.test.log" | tail -1
 done
+echo "==> the diffusion study of the demo DifNet (Fig. 2-4, Table 3) on a validation image"
+VAL=$DATA/VOCdevkit/VOC2012
+python tools/visualize_diffusion.py configs/difnet/difnet_r18_synthetic.py \
+  "$OUT/difnet/iter_$ITERS.pth" "$VAL/JPEGImages/syn_val_00000.jpg" \
+  --gt "$VAL/SegmentationClass/syn_val_00000.png" --out "$OUT/diffusion_study" \
+  > "$OUT/diffusion_study.log" 2>&1 || { tail -30 "$OUT/diffusion_study.log"; exit 1; }
+echo "summary sheet: $OUT/diffusion_study/summary.png"
 python tools/demo_table.py "$OUT" --seconds $(( $(date +%s) - start ))

@@ -1,0 +1,46 @@
+"""The mechanism study of the DifNet paper (Fig. 2-4, Table 3) for one image.
+
+    python tools/visualize_diffusion.py CONFIG CHECKPOINT IMAGE [--gt LABEL]
+        [--points X,Y ...] [--out DIR] [--device cpu]
+
+Writes fig2.png, fig3.png, fig4.png, table3.txt/json and the one-sheet summary.png to DIR.
+"""
+import argparse
+
+import mmcv
+import numpy as np
+from PIL import Image
+from mmseg.apis import init_model
+
+from mmseg_difnet.visualization import diffusion_study as ds
+
+
+def point(text):
+    x, y = (int(v) for v in text.split(','))
+    return x, y
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('config')
+    parser.add_argument('checkpoint')
+    parser.add_argument('image')
+    parser.add_argument('--gt', help='label PNG of the image (palette indices)')
+    parser.add_argument('--points', type=point, nargs='+', help='pixels x,y for Fig. 3')
+    parser.add_argument('--out', default='work_dirs/diffusion_study')
+    parser.add_argument('--device', default='cpu')
+    args = parser.parse_args()
+    model = init_model(args.config, args.checkpoint, device=args.device)
+    if not hasattr(model.decode_head, 'forward_intermediates'):
+        raise SystemExit(f'{args.config}: the decode head is {type(model.decode_head).__name__}'
+                         ', not DifNetHead: there is no diffusion to show.')
+    image = mmcv.imread(args.image)  # BGR, as mmseg's pipelines
+    gt = np.asarray(Image.open(args.gt)) if args.gt else None
+    result = ds.study(model, image, args.points)
+    paths = ds.write_figures(result, image, args.out, ds.palette_of(model), gt)
+    print(ds.format_table3(result['mu'], result['beta']))
+    print('\n'.join(f'{k}: {v}' for k, v in paths.items()))
+
+
+if __name__ == '__main__':
+    main()
