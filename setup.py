@@ -1,8 +1,11 @@
 from setuptools import find_packages, setup
 
+version = {}
+exec(open('mmseg_difnet/version.py').read(), version)
+
 setup(
     name='mmseg-difnet',
-    version='0.1.0',
+    version=version['__version__'],
     description='DifNet (Jiang et al., NeurIPS 2018) as an MMSegmentation 1.x plugin',
     long_description=open('README.md', encoding='utf-8').read(),
     long_description_content_type='text/markdown',

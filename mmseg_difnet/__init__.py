@@ -6,10 +6,11 @@ from .datasets import LoadAnnotationsChecked, generate_synthetic_voc
 from .engine import ConfigCheckHook, StopOnInvalidLossHook
 from .models import (DeepLabV2Head, DifNetEncoderDecoder, DifNetHead, RandomWalk,
                      SimilarityBackbone)
-from .utils import allow_mmengine_checkpoints
+from .utils import allow_mmengine_checkpoints, explain_pretrained_failures
 from .version import __version__
 
 allow_mmengine_checkpoints()
+explain_pretrained_failures()
 
 __all__ = ['LoadAnnotationsChecked', 'generate_synthetic_voc', 'ConfigCheckHook', 'StopOnInvalidLossHook', 'DeepLabV2Head', 'DifNetEncoderDecoder', 'DifNetHead', 'RandomWalk',
            'SimilarityBackbone', '__version__']

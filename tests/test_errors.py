@@ -159,3 +159,11 @@ def test_walk_is_a_convex_combination(scale, side, K, mu, beta, seed):
     stack = torch.stack([s, y, Py])
     tol = 1e-5 * (1 + stack.abs().amax(0))
     assert (out >= stack.amin(0) - tol).all() and (out <= stack.amax(0) + tol).all()
+
+
+def test_pretrained_weights_that_cannot_be_fetched():
+    from mmengine.runner.checkpoint import CheckpointLoader
+    with pytest.raises(RuntimeError, match=r"cannot fetch the pretrained weights "
+                       r"'torchvision://no_such_net' .* point the config at the file, .*"
+                       r'model.backbone.init_cfg.checkpoint=/path/to/file.pth'):
+        CheckpointLoader.load_checkpoint('torchvision://no_such_net')

@@ -35,3 +35,15 @@ def test_train_sh_then_mim_test(tmp_path):
     out = run(f'mim test mmseg {cfg} --checkpoint {ckpt} --work-dir test', cwd=tmp_path)
     miou = re.findall(r'mIoU: ([0-9.]+)', out)
     assert miou and 0.0 <= float(miou[-1]) <= 100.0, out[-2000:]
+
+
+def test_mim_train(tmp_path):
+    """`mim train mmseg CONFIG` (mmseg's own tools/train.py) finds the plugin on its own."""
+    run(f'python {ROOT}/tools/generate_synthetic_voc.py --out data/synthetic_voc '
+        '--train 4 --val 2 --size 64', cwd=tmp_path)
+    cfg = f'{ROOT}/configs/difnet/deeplabv2_r18_synthetic.py'
+    out = run(f'mim train mmseg {cfg} --work-dir work --cfg-options train_cfg.max_iters=2 '
+              'train_cfg.val_interval=2 default_hooks.checkpoint.interval=2 '
+              'train_dataloader.batch_size=2', cwd=tmp_path)
+    assert 'Iter(train) [2/2]' in out and re.search(r'mIoU: [0-9.]+', out)
+    assert (tmp_path / 'work' / 'iter_2.pth').is_file()
