@@ -26,9 +26,14 @@ IMPLS = ('auto', 'fused', 'chunked', 'dense')
 _FUSED_WORKS: Dict[Tuple[str, torch.dtype], bool] = {}
 
 
+def transition_matrix(psi: Tensor) -> Tensor:
+    """P = softmax(Ψ Ψᵀ) row-wise, no 1/√d (Eq. 4): (B, N, d) -> (B, N, N), rows sum to 1."""
+    return torch.softmax(psi @ psi.transpose(1, 2), dim=-1)  # (B, N, N)
+
+
 def dense_propagate(psi: Tensor, y: Tensor) -> Tensor:
-    """The reference: P = softmax(Ψ Ψᵀ) formed explicitly. (B, N, d), (B, N, K) -> (B, N, K)."""
-    return torch.softmax(psi @ psi.transpose(1, 2), dim=-1) @ y  # (B, N, N) @ (B, N, K)
+    """The reference: P formed explicitly. (B, N, d), (B, N, K) -> (B, N, K)."""
+    return transition_matrix(psi) @ y  # (B, N, N) @ (B, N, K)
 
 
 def fused_propagate(psi: Tensor, y: Tensor) -> Tensor:
@@ -50,6 +55,7 @@ def fused_propagate(psi: Tensor, y: Tensor) -> Tensor:
 
 
 def _rows(q: Tensor, k: Tensor, v: Tensor) -> Tensor:
+    """Rows of P for the nodes q: (B, c, d), (B, N, d), (B, N, K) -> (B, c, K)."""
     return torch.softmax(q @ k.transpose(1, 2), dim=-1) @ v  # (B, c, N) @ (B, N, K)
 
 
@@ -156,11 +162,9 @@ class RandomWalk(BaseModule):
 
     @staticmethod
     def transition(psi: Tensor) -> Tensor:
-        """P = softmax(Ψᵀ Ψ) row-wise (Eq. 4): (B, N, d) -> (B, N, N), rows sum to 1.
-
-        Formed explicitly, for inspection; the walk itself never needs it (see `propagate`).
-        """
-        return torch.softmax(psi @ psi.transpose(1, 2), dim=-1)  # (B, N, N)
+        """P (B, N, N) from Ψ (B, N, d), formed explicitly for inspection; the walk itself
+        never needs it (see `propagate`)."""
+        return transition_matrix(psi)
 
     def forward(self, f: Tensor, y: Tensor, s: Tensor) -> Tensor:
         """Apply ⊕_t (Eq. 5).
