@@ -69,9 +69,10 @@ class DifNetHead(DeepLabV2Head):
             raise ValueError('DifNetHead: sim_channels is empty; give one entry per walk, '
                              'e.g. (3, 256, 512, 1024, 2048) for a ResNet-50 similarity branch.')
         self.sim_channels = tuple(sim_channels)
-        self.importance = ImportanceMap(self.out_channels, self.norm_cfg or dict(type='BN'))
+        norm_cfg = self.norm_cfg or dict(type='BN')  # H and Ψ are normalised (Sec. 4)
+        self.importance = ImportanceMap(self.out_channels, norm_cfg)
         self.walks = nn.ModuleList(
-            MODELS.build(dict(walk_cfg, in_channels=c, norm_cfg=self.norm_cfg or dict(type='BN')))
+            MODELS.build(dict(walk_cfg, in_channels=c, norm_cfg=norm_cfg))
             for c in self.sim_channels)
 
     @property
