@@ -1,6 +1,5 @@
 """Bad input gets an error naming the key or file and the fix; the walk is a convex
 combination (property test)."""
-import os
 import os.path as osp
 import subprocess
 import sys

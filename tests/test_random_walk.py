@@ -4,7 +4,6 @@ import math
 
 import pytest
 import torch
-import torch.nn.functional as F
 
 from mmseg.registry import MODELS
 import mmseg_difnet  # noqa: F401

@@ -20,15 +20,22 @@ def run(cmd, cwd):
     return out
 
 
-def test_train_sh_then_mim_test(tmp_path):
-    # the configs point at data/synthetic_voc relative to the working directory
+def generate_data(cwd, train, val):
+    # the demo configs point at data/synthetic_voc relative to the working directory
     run(f'python {ROOT}/tools/generate_synthetic_voc.py --out data/synthetic_voc '
-        '--train 8 --val 4 --size 64', cwd=tmp_path)
+        f'--train {train} --val {val} --size 64', cwd=cwd)
+
+
+def short_run(iters):
+    return (f'--work-dir work --cfg-options train_cfg.max_iters={iters} '
+            f'train_cfg.val_interval={iters} default_hooks.checkpoint.interval={iters} '
+            'train_dataloader.batch_size=2')
+
+
+def test_train_sh_then_mim_test(tmp_path):
+    generate_data(tmp_path, 8, 4)
     cfg = f'{ROOT}/configs/difnet/difnet_r18_synthetic.py'
-    out = run(f'PORT=29533 {ROOT}/tools/train.sh {cfg} 2 --work-dir work '
-              '--cfg-options train_cfg.max_iters=4 train_cfg.val_interval=4 '
-              'default_hooks.checkpoint.interval=4 train_dataloader.batch_size=2',
-              cwd=tmp_path)
+    out = run(f'PORT=29533 {ROOT}/tools/train.sh {cfg} 2 {short_run(4)}', cwd=tmp_path)
     assert 'Iter(train) [4/4]' in out
     ckpt = tmp_path / 'work' / 'iter_4.pth'
     assert ckpt.is_file()
@@ -39,11 +46,8 @@ def test_train_sh_then_mim_test(tmp_path):
 
 def test_mim_train(tmp_path):
     """`mim train mmseg CONFIG` (mmseg's own tools/train.py) finds the plugin on its own."""
-    run(f'python {ROOT}/tools/generate_synthetic_voc.py --out data/synthetic_voc '
-        '--train 4 --val 2 --size 64', cwd=tmp_path)
+    generate_data(tmp_path, 4, 2)
     cfg = f'{ROOT}/configs/difnet/deeplabv2_r18_synthetic.py'
-    out = run(f'mim train mmseg {cfg} --work-dir work --cfg-options train_cfg.max_iters=2 '
-              'train_cfg.val_interval=2 default_hooks.checkpoint.interval=2 '
-              'train_dataloader.batch_size=2', cwd=tmp_path)
+    out = run(f'mim train mmseg {cfg} {short_run(2)}', cwd=tmp_path)
     assert 'Iter(train) [2/2]' in out and re.search(r'mIoU: [0-9.]+', out)
     assert (tmp_path / 'work' / 'iter_2.pth').is_file()

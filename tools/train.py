@@ -7,12 +7,12 @@ import argparse
 import logging
 import os
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 from mmseg.registry import RUNNERS
 
-from mmseg_difnet.utils import check_data_roots, default_work_dir, prepare_for_device
+from mmseg_difnet.utils import check_data_roots, load_config, prepare_for_device
 
 
 def parse_args():
@@ -34,11 +34,7 @@ def parse_args():
 
 def main():
     args = parse_args()
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    default_work_dir(cfg, args.config, args.work_dir)
+    cfg = load_config(args.config, args.launcher, args.cfg_options, args.work_dir)
     if args.amp:
         if cfg.optim_wrapper.type == 'AmpOptimWrapper':
             print_log('AMP training is already enabled in the config.', logger='current',

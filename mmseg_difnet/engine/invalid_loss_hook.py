@@ -9,29 +9,31 @@ from mmseg.registry import HOOKS
 
 @HOOKS.register_module()
 class StopOnInvalidLossHook(Hook):
-    """Stop training when the loss or, after the update, a weight becomes NaN or Inf, before
-    a checkpoint can save the poisoned weights; the last checkpoint written stays the last
-    good one. Its priority runs it before ``CheckpointHook`` in ``after_train_iter``.
+    """Stop training when the loss becomes NaN or Inf, or when a checkpoint about to be saved
+    holds NaN or Inf weights (a finite loss can still be followed by a diverging update), so
+    the last checkpoint written stays the last good one.
     """
 
     priority = 'VERY_HIGH'
 
-    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
-        loss = (outputs or {}).get('loss')
-        bad = None
-        if loss is not None and not math.isfinite(float(loss)):
-            bad = f'the training loss is {float(loss)}'
-        else:
-            params = [p.detach() for p in runner.model.parameters()]
-            if params and not torch.stack(torch._foreach_norm(params)).isfinite().all():
-                bad = 'a weight became NaN or Inf after the update (the loss was finite)'
-        if bad is None:
-            return
+    def _stop(self, runner, what):
         last = osp.join(runner.work_dir, 'last_checkpoint')
         good = open(last).read().strip() if osp.isfile(last) else None
         raise RuntimeError(
-            f'{bad} at iteration {runner.iter + 1}: training '
-            f'stopped. Last good checkpoint: {good or "none saved yet"}. Lower the learning '
-            'rate (optim_wrapper.optimizer.lr), add gradient clipping '
+            f'{what} at iteration {runner.iter + 1}: training stopped. Last good checkpoint: '
+            f'{good or "none saved yet"}. Lower the learning rate '
+            '(optim_wrapper.optimizer.lr), add gradient clipping '
             '(optim_wrapper.clip_grad=dict(max_norm=...)), or check the data, then resume '
             'with --resume.')
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        loss = (outputs or {}).get('loss')
+        if loss is not None and not math.isfinite(float(loss)):
+            self._stop(runner, f'the training loss is {float(loss)}')
+
+    def before_save_checkpoint(self, runner, checkpoint):
+        weights = [v for v in checkpoint.get('state_dict', {}).values()
+                   if torch.is_tensor(v) and v.is_floating_point()]
+        if weights and not torch.stack(torch._foreach_norm(weights)).isfinite().all():
+            self._stop(runner, 'a weight became NaN or Inf after the update (the loss was '
+                       'finite)')

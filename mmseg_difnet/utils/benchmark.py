@@ -146,8 +146,8 @@ def markdown(results: Dict) -> str:
              f"| DifNet-50 | {t4['difnet50_seed_s']:.3f} | {t4['difnet50_similarity_s']:.3f} "
              f"| {t4['difnet50_diffusion_s']:.3f} | {t4['difnet50_total_s']:.3f} |",
              f"| DeepLabV2-101 | | | | {t4['deeplabv2_101_total_s']:.3f} |",
-             f"| *paper, GTX 1080: DifNet-50* | 0.018 | 0.015 | 0.006 | 0.039 |",
-             f"| *paper, GTX 1080: Sim-Deeplab-101* | | | | 0.036 |", '',
+             "| *paper, GTX 1080: DifNet-50* | 0.018 | 0.015 | 0.006 | 0.039 |",
+             "| *paper, GTX 1080: Sim-Deeplab-101* | | | | 0.036 |", '',
              f"DifNet-50 / DeepLabV2-101 total: {t4['difnet50_total_s'] / t4['deeplabv2_101_total_s']:.2f}× "
              '(target ≤ 1; paper 1.08×); diffusion share of DifNet-50: '
              f"{100 * t4['difnet50_diffusion_s'] / t4['difnet50_total_s']:.1f}% "

@@ -1,6 +1,5 @@
 # Copyright (c) mmseg-difnet contributors. Licensed under the Apache License 2.0.
 """What tools/train.py and tools/test.py do to a config before building mmengine's Runner."""
-import os
 import os.path as osp
 from typing import Iterator
 
@@ -83,10 +82,15 @@ def check_data_roots(cfg: Config, keys=('train_dataloader', 'val_dataloader')) -
         raise FileNotFoundError('\n'.join(dict.fromkeys(problems)))
 
 
-def default_work_dir(cfg: Config, config_path: str, work_dir=None) -> None:
-    """CLI > config > ./work_dirs/<config name>, as mmseg's tools."""
+def load_config(path: str, launcher: str = 'none', cfg_options=None, work_dir=None) -> Config:
+    """The config as mmseg's tools load it: ``--cfg-options`` merged, ``launcher`` set and
+    the work dir chosen CLI > config > ./work_dirs/<config name>."""
+    cfg = Config.fromfile(path)
+    cfg.launcher = launcher
+    if cfg_options is not None:
+        cfg.merge_from_dict(cfg_options)
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
-    os.makedirs(cfg.work_dir, exist_ok=True)
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(path))[0])
+    return cfg
