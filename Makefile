@@ -3,18 +3,27 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: env test demo benchmark clean-env
+.PHONY: env lint test test-fast demo benchmark clean-env
 
 $(VENV)/.ready: requirements/constraints.txt tools/setup_env.sh setup.py
 	VENV=$(VENV) bash tools/setup_env.sh
 
 env: $(VENV)/.ready
 
-test: env
+lint: env
+	$(VENV)/bin/ruff check .
+
+test: env lint
 	$(PY) -m pytest tests
+
+test-fast: env  # without the end-to-end runs marked slow
+	$(PY) -m pytest tests -m "not slow"
 
 demo: env
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash tools/demo.sh
+
+benchmark: env  # Table 4, training step, FLOPs, diffusion: benchmarks/<device>.json
+	$(PY) tools/benchmark.py
 
 clean-env:
 	rm -rf $(VENV)

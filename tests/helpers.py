@@ -1,12 +1,17 @@
-"""Small DifNet / DeepLabV2 models for CPU tests, built from the project's base configs."""
+"""Shared helpers of the tests (plain functions; the shared fixtures are in conftest.py):
+small DifNet / DeepLabV2 models built from the project's base configs, a real mmseg batch,
+and the demo config shrunk to a few CPU iterations."""
 import copy
 import os.path as osp
 
+import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
+from mmengine.structures import PixelData
+from mmseg.registry import MODELS
+from mmseg.structures import SegDataSample
 
 import mmseg_difnet  # noqa: F401  (registers the modules)
-from mmseg.registry import MODELS
 
 init_default_scope('mmseg')  # as mmseg's default_runtime: the data preprocessor is mmseg's
 
@@ -58,3 +63,41 @@ def build(cfg):
     model = MODELS.build(cfg)
     model.init_weights()
     return model
+
+
+def batch(model, sizes, num_classes=4, seed=0):
+    """A real mmseg batch through the model's data preprocessor."""
+    g = torch.Generator().manual_seed(seed)
+    inputs, samples = [], []
+    for H, W in sizes:
+        inputs.append(torch.randint(0, 256, (3, H, W), generator=g, dtype=torch.uint8))
+        sample = SegDataSample()
+        label = torch.randint(0, num_classes, (1, H, W), generator=g)
+        label[:, :2] = 255  # ignored pixels
+        sample.gt_sem_seg = PixelData(data=label)
+        sample.set_metainfo(dict(img_shape=(H, W), ori_shape=(H, W), pad_shape=(H, W)))
+        samples.append(sample)
+    return model.data_preprocessor(dict(inputs=inputs, data_samples=samples), training=True)
+
+
+DEMO = osp.join(ROOT, 'configs', 'difnet', 'difnet_r18_synthetic.py')
+
+
+def tiny_cfg(data_dir, work_dir, iters=3):
+    cfg = Config.fromfile(DEMO)
+    root = osp.join(data_dir, 'VOCdevkit', 'VOC2012')
+    for ds in cfg.train_dataloader.dataset.datasets:
+        ds.data_root = root
+    cfg.val_dataloader.dataset.data_root = root
+    cfg.test_dataloader = cfg.val_dataloader
+    cfg.train_dataloader.batch_size = 2
+    cfg.train_cfg.update(max_iters=iters, val_interval=iters)
+    cfg.param_scheduler[0].end = iters
+    cfg.default_hooks.checkpoint.interval = iters
+    cfg.default_hooks.logger.interval = 1
+    cfg.norm_cfg = None
+    # one process on CPU: plain BN (the tools do the same when no GPU is present)
+    for bn in (cfg.model.backbone, cfg.model.neck.backbone, cfg.model.decode_head):
+        bn.norm_cfg = dict(type='BN', requires_grad=True)
+    cfg.work_dir = str(work_dir)
+    return cfg

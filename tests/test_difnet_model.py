@@ -2,25 +2,7 @@
 intermediates, wiring errors and parameter counts against DeepLabV2."""
 import pytest
 import torch
-from mmengine.structures import PixelData
-from mmseg.structures import SegDataSample
-
-from helpers import build, deeplabv2_cfg, difnet_cfg
-
-
-def batch(model, sizes, num_classes=4, seed=0):
-    """A real mmseg batch through the model's data preprocessor."""
-    g = torch.Generator().manual_seed(seed)
-    inputs, samples = [], []
-    for H, W in sizes:
-        inputs.append(torch.randint(0, 256, (3, H, W), generator=g, dtype=torch.uint8))
-        sample = SegDataSample()
-        label = torch.randint(0, num_classes, (1, H, W), generator=g)
-        label[:, :2] = 255  # ignored pixels
-        sample.gt_sem_seg = PixelData(data=label)
-        sample.set_metainfo(dict(img_shape=(H, W), ori_shape=(H, W), pad_shape=(H, W)))
-        samples.append(sample)
-    return model.data_preprocessor(dict(inputs=inputs, data_samples=samples), training=True)
+from helpers import batch, build, deeplabv2_cfg, difnet_cfg
 
 
 def test_every_parameter_gets_a_finite_nonzero_gradient():
@@ -54,17 +36,17 @@ def test_logit_shapes(size, grid):
     with torch.no_grad():
         logits = model(x, mode='tensor')  # (B, K, h, w) before resizing
         assert logits.shape == (1, 4, *grid)
-        inter = model.decode_head.forward_intermediates(model.extract_feat(x))
-    for key in ('x', 's'):
-        assert inter[key].shape == (1, 4, *grid)
-    for key in ('E', 'M'):
-        assert inter[key].shape == (1, 1, *grid)
-    assert len(inter['y']) == 5 and inter['y'][-1].shape == (1, 4, *grid)
-    torch.testing.assert_close(inter['y'][-1], logits)
-    torch.testing.assert_close(inter['s'], inter['M'] * inter['x'])
-    torch.testing.assert_close(inter['E'], inter['x'].abs().sum(1, keepdim=True))
-    assert ((inter['M'] > 0) & (inter['M'] < 1)).all()
-    torch.testing.assert_close(inter['mu'], torch.full((5,), 0.5))
+        tr = model.decode_head.trace(model.extract_feat(x))
+    assert tr.x.shape == tr.s.shape == (1, 4, *grid)
+    assert tr.E.shape == tr.M.shape == (1, 1, *grid)
+    assert len(tr.y) == 5 and tr.y[-1].shape == (1, 4, *grid)
+    torch.testing.assert_close(tr.y[-1], logits)
+    torch.testing.assert_close(tr.s, tr.M * tr.x)
+    torch.testing.assert_close(tr.E, tr.x.abs().sum(1, keepdim=True))
+    assert ((tr.M > 0) & (tr.M < 1)).all()
+    mu, beta = model.decode_head.walk_parameters()
+    torch.testing.assert_close(mu, torch.full((5,), 0.5))
+    torch.testing.assert_close(beta, torch.full((5,), 0.5))
 
 
 def test_predict_mode_resizes_to_the_original_image():
@@ -85,11 +67,11 @@ def test_walk_cascade_equals_manual_composition():
     x = torch.randn(1, 3, 49, 49)
     with torch.no_grad():
         feats = model.extract_feat(x)
-        inter = model.decode_head.forward_intermediates(feats)
-        y, s = inter['s'], inter['s']
+        tr = model.decode_head.trace(feats)
+        y, s = tr.s, tr.s
         for walk, f in zip(model.decode_head.walks, feats[-5:]):
             y = walk(f, y, s)
-    torch.testing.assert_close(y, inter['y'][-1])
+    torch.testing.assert_close(y, tr.y[-1])
     torch.testing.assert_close(feats[4], x)  # level 0 is the image itself
 
 

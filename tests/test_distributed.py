@@ -1,14 +1,14 @@
 """`tools/train.sh <demo config> 2` on CPU: the two ranks hold identical parameters (μ and β
 included) after several steps, and the update matches a single process on the same total
-batch up to what per-rank BatchNorm statistics change.
+batch.
 
 How it is compared: random augmentation is switched off, so both runs see the same images in
-the same batches (rank 0 and 1 split each batch of 4 of the single-process run). The only
-difference left is BN: each rank normalises its 2 images with their own statistics, the
-single process its 4 (from-scratch ResNet-18, 64×64 images: batch statistics of 2 and of 4
-images differ a lot). So after two SGD steps the parameter *updates* (final − initial) must
-point the same way (cosine similarity > 0.9; measured 0.958, 0.969 after one step) with the
-same size within 5% (measured 0.6%), and μ, β agree within 1e-3.
+the same batches (rank 0 and 1 split each batch of 4 of the single-process run), and the
+normalisation layers are per-image (GroupNorm with one group) instead of BN, whose batch
+statistics over 2 and over 4 images would differ by design. What remains different: each
+rank averages its loss over its own labelled pixels before DDP averages the gradients. So
+after two SGD steps the parameter *updates* (final − initial) must agree in direction
+(cosine > 0.999) and size (within 0.5%), and μ, β within 1e-4.
 """
 import os
 import os.path as osp
@@ -16,7 +16,6 @@ import subprocess
 import sys
 
 import torch
-
 from helpers import ROOT
 
 BIN = osp.dirname(sys.executable)
@@ -34,7 +33,9 @@ _voc = dict(type='PascalVOCDataset', data_root='data/synthetic_voc/VOCdevkit/VOC
 train_dataloader = dict(dataset=dict(datasets=[
     dict(_voc, ann_file='ImageSets/Segmentation/train.txt'),
     dict(_voc, ann_file='ImageSets/Segmentation/aug.txt')]))
-model = dict(data_preprocessor=dict(size=(64, 64)))
+_gn = dict(type='GN', num_groups=1, requires_grad=True)  # per image: no batch statistics
+model = dict(data_preprocessor=dict(size=(64, 64)), backbone=dict(norm_cfg=_gn),
+             neck=dict(backbone=dict(norm_cfg=_gn)), decode_head=dict(norm_cfg=_gn))
 train_cfg = dict(max_iters=2, val_interval=100)
 default_hooks = dict(checkpoint=dict(interval=100))
 """
@@ -82,8 +83,8 @@ def test_two_cpu_processes_agree_with_each_other_and_with_one(tmp_path):
     cos = torch.nn.functional.cosine_similarity(d_dist, d_single, dim=0)
     ratio = d_dist.norm() / d_single.norm()
     print(f'update cosine {cos:.4f}, norm ratio {ratio:.4f}')
-    assert cos > 0.9 and 0.95 < ratio < 1.05  # measured: 0.958 and 0.994
+    assert cos > 0.999 and 0.995 < ratio < 1.005  # measured: 1.0000 and 1.0000
     for t in range(5):
         for name in ('mu_logit', 'beta_logit'):
             key = f'decode_head.walks.{t}.{name}'
-            assert abs(torch.sigmoid(r0[key]) - torch.sigmoid(single[key])) < 1e-3, key
+            assert abs(torch.sigmoid(r0[key]) - torch.sigmoid(single[key])) < 1e-4, key

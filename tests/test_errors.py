@@ -6,23 +6,14 @@ import sys
 
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
+from helpers import ROOT, batch, build, difnet_cfg, tiny_cfg
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
-
-from helpers import ROOT, build, difnet_cfg
 from mmseg.registry import HOOKS, MODELS
-from mmseg_difnet.datasets import generate_synthetic_voc
-from mmseg_difnet.models.random_walk import propagate
-from test_difnet_model import batch
-from test_mmseg_apis import tiny_cfg
 
-
-@pytest.fixture(scope='module')
-def data_dir(tmp_path_factory):
-    d = tmp_path_factory.mktemp('data')
-    generate_synthetic_voc(str(d), num_train=4, num_val=2, size=64, seed=9)
-    return str(d)
+from mmseg_difnet.models.random_walk import propagate, transition_matrix
 
 
 def test_num_classes_differs_from_dataset(data_dir, tmp_path):
@@ -48,6 +39,18 @@ def test_level_channels_differ():
     model = build(cfg)
     with pytest.raises(ValueError, match='has 512 channels but this walk was built for 2048; '
                        'set decode_head.sim_channels'):
+        model(torch.randn(1, 3, 33, 33), mode='tensor')
+
+
+@pytest.mark.parametrize('in_index', [-1, 4])
+def test_in_index_must_select_a_seed_stage(in_index):
+    """in_index=-1 would read the similarity branch's last level: the seed backbone would get
+    no gradient (issue: 0 of 60 parameters), silently."""
+    cfg = difnet_cfg(depth=18)
+    cfg.decode_head.in_index = in_index
+    model = build(cfg)
+    with pytest.raises(ValueError, match=rf'in_index={in_index} does not select one of the 4 '
+                       r'seed-backbone stages \(0..3\).*Use in_index=3'):
         model(torch.randn(1, 3, 33, 33), mode='tensor')
 
 
@@ -151,7 +154,7 @@ def test_walk_is_a_convex_combination(scale, side, K, mu, beta, seed):
     with torch.no_grad():
         out = WALK(f, y, s)
         psi = WALK.embed(f, (side, side))
-        P = WALK.transition(psi)
+        P = transition_matrix(psi)
         Py = propagate(psi, y.flatten(2).transpose(1, 2)).transpose(1, 2).reshape_as(y)
     assert torch.isfinite(out).all() and torch.isfinite(P).all()
     torch.testing.assert_close(P.sum(-1), torch.ones(1, side * side), rtol=0, atol=1e-5)

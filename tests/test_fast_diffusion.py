@@ -3,11 +3,10 @@ gradients), the fused kernel really runs, mixed precision stays finite, a finer 
 concurrent branches on a GPU."""
 import pytest
 import torch
+from helpers import batch, build, difnet_cfg
 from torch.profiler import ProfilerActivity, profile
 
-from helpers import build, difnet_cfg
 from mmseg_difnet.models import random_walk as rw
-from test_difnet_model import batch
 
 
 def inputs(B, N, d, K, scale, seed=0):
@@ -45,7 +44,58 @@ def test_fused_path_runs_the_flash_kernel_on_cpu():
     assert 'aten::_scaled_dot_product_flash_attention_for_cpu' in names
     assert 'aten::_scaled_dot_product_flash_attention_for_cpu_backward' in names
     assert 'aten::_softmax' not in names  # P was never formed
-    assert rw._FUSED_WORKS[('cpu', torch.float32)] is True
+    assert rw.choose_impl('auto', psi, y) == ('fused', None)  # observable, no state
+
+
+def test_auto_choice_is_stateless_and_out_of_memory_propagates(monkeypatch):
+    """An out-of-memory error on a first call propagates and changes no later choice."""
+    psi, y = inputs(1, 64, 16, 5, 0.3)
+
+    def oom(*args):
+        raise torch.OutOfMemoryError('CUDA out of memory (simulated by the test)')
+
+    monkeypatch.setitem(rw._PATHS, 'fused', oom)
+    with pytest.raises(torch.OutOfMemoryError):
+        rw.propagate(psi, y)
+    monkeypatch.undo()
+    assert rw.choose_impl('auto', psi, y) == ('fused', None)
+    torch.testing.assert_close(rw.propagate(psi, y), rw.dense_propagate(psi, y))
+
+
+def test_no_fused_kernel_falls_back_to_chunked_and_logs_once(monkeypatch):
+    """A dtype no fused kernel takes: 'auto' computes P·y by the chunked path, with the dense
+    path's values, and the walk logs the reason once through mmengine's logger."""
+    import logging
+
+    from mmengine.logging import MMLogger
+    from mmseg.registry import MODELS
+    psi, y = inputs(1, 64, 16, 5, 0.3)
+    path, reason = rw.choose_impl('auto', psi.detach().to(torch.int8), y)
+    assert path == 'chunked' and 'torch.int8' in reason
+    # float64 runs through the CPU kernel; pretend it had none to drive the module's fallback
+    monkeypatch.setitem(rw._FUSED_DTYPES, 'cpu', (torch.float32,))
+    walk = MODELS.build(dict(type='RandomWalk', in_channels=3)).double().eval()
+    messages = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            messages.append(record.getMessage())
+
+    logger, handler = MMLogger.get_current_instance(), Collect()
+    logger.addHandler(handler)
+    f = torch.randn(1, 3, 8, 8, dtype=torch.float64)
+    s = torch.randn(1, 2, 4, 4, dtype=torch.float64)
+    try:
+        with torch.no_grad():
+            out1, out2 = walk(f, s, s), walk(f, s, s)
+    finally:
+        logger.removeHandler(handler)
+    fallbacks = [m for m in messages if 'chunked path' in m]
+    assert len(fallbacks) == 1 and 'torch.float64' in fallbacks[0]
+    walk.impl = 'dense'
+    with torch.no_grad():
+        torch.testing.assert_close(out1, walk(f, s, s))
+    torch.testing.assert_close(out1, out2)
 
 
 def test_walk_impls_agree_inside_the_module():
@@ -91,9 +141,9 @@ def test_finer_diffusion_grid():
     x = torch.randn(1, 3, 65, 65)
     with torch.no_grad():
         logits = model(x, mode='tensor')
-        inter = model.decode_head.forward_intermediates(model.extract_feat(x))
+        tr = model.decode_head.trace(model.extract_feat(x))
     assert logits.shape == (1, 4, 18, 18)  # output stride 4 instead of 8
-    assert inter['x'].shape == (1, 4, 9, 9) and inter['s'].shape == (1, 4, 18, 18)
+    assert tr.x.shape == (1, 4, 9, 9) and tr.s.shape == (1, 4, 18, 18)
     out = model.predict(x)
     assert out[0].seg_logits.data.shape == (4, 65, 65)
 

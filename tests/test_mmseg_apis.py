@@ -7,34 +7,12 @@ import os.path as osp
 import numpy as np
 import pytest
 import torch
-from mmengine.config import Config, ConfigDict
+from helpers import batch, tiny_cfg
+from mmengine.config import ConfigDict
 from mmengine.runner import Runner
 from PIL import Image
 
-from helpers import ROOT
 from mmseg_difnet.datasets import generate_synthetic_voc
-
-DEMO = osp.join(ROOT, 'configs', 'difnet', 'difnet_r18_synthetic.py')
-
-
-def tiny_cfg(data_dir, work_dir, iters=3):
-    cfg = Config.fromfile(DEMO)
-    root = osp.join(data_dir, 'VOCdevkit', 'VOC2012')
-    for ds in cfg.train_dataloader.dataset.datasets:
-        ds.data_root = root
-    cfg.val_dataloader.dataset.data_root = root
-    cfg.test_dataloader = cfg.val_dataloader
-    cfg.train_dataloader.batch_size = 2
-    cfg.train_cfg.update(max_iters=iters, val_interval=iters)
-    cfg.param_scheduler[0].end = iters
-    cfg.default_hooks.checkpoint.interval = iters
-    cfg.default_hooks.logger.interval = 1
-    cfg.norm_cfg = None
-    # one process on CPU: plain BN (the tools do the same when no GPU is present)
-    for bn in (cfg.model.backbone, cfg.model.neck.backbone, cfg.model.decode_head):
-        bn.norm_cfg = dict(type='BN', requires_grad=True)
-    cfg.work_dir = str(work_dir)
-    return cfg
 
 
 @pytest.fixture(scope='module')
@@ -129,7 +107,6 @@ def test_auxiliary_head_reads_seed_stages(trained):
         norm_cfg=dict(type='BN', requires_grad=True), align_corners=False,
         loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.4))
     model = MODELS.build(cfg)
-    from test_difnet_model import batch
     losses = model(**batch(model, [(64, 64)] * 2, num_classes=21), mode='loss')
     assert {'decode.loss_ce', 'aux.loss_ce'} <= set(losses)
     assert torch.isfinite(losses['aux.loss_ce']) and losses['aux.loss_ce'] > 0

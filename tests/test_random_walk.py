@@ -4,9 +4,10 @@ import math
 
 import pytest
 import torch
-
 from mmseg.registry import MODELS
+
 import mmseg_difnet  # noqa: F401
+from mmseg_difnet.models import random_walk as rw
 
 
 def make_walk(c=6, d=8, **kwargs):
@@ -24,7 +25,7 @@ def make_walk(c=6, d=8, **kwargs):
 def test_transition_rows_sum_to_one():
     walk = make_walk()
     f = torch.randn(2, 6, 20, 14) * 3
-    P = walk.transition(walk.embed(f, (5, 7)))
+    P = rw.transition_matrix(walk.embed(f, (5, 7)))
     assert P.shape == (2, 35, 35)
     assert (P >= 0).all()
     torch.testing.assert_close(P.sum(-1), torch.ones(2, 35), rtol=0, atol=1e-5)
@@ -95,7 +96,7 @@ def test_iterated_walk_converges_to_eq2():
     with torch.no_grad():
         for _ in range(150):
             y = walk(f, y, s)
-        P = walk.transition(walk.embed(f, (6, 6)))[0]  # (N, N)
+        P = rw.transition_matrix(walk.embed(f, (6, 6)))[0]  # (N, N)
     N = P.shape[0]
     closed = (1 - mu) * torch.linalg.solve(torch.eye(N, dtype=torch.float64) - mu * P,
                                            s.flatten(2)[0].T)  # (N, K)

@@ -6,20 +6,10 @@ import sys
 
 import pytest
 import torch
+from helpers import ROOT, tiny_cfg
 from mmengine.runner import Runner
 
-from helpers import ROOT
-from mmseg_difnet.datasets import generate_synthetic_voc
-from test_mmseg_apis import tiny_cfg
-
 BIN = osp.dirname(sys.executable)
-
-
-@pytest.fixture(scope='module')
-def data_dir(tmp_path_factory):
-    d = tmp_path_factory.mktemp('data')
-    generate_synthetic_voc(str(d), num_train=8, num_val=2, size=64, seed=5)
-    return str(d)
 
 
 def train(data_dir, work_dir, iters, max_iters, resume=False):

@@ -1,7 +1,6 @@
 """SimilarityBackbone: levels, mmpretrain backbones through the registry scope."""
 import pytest
 import torch
-
 from helpers import build, difnet_cfg
 from mmseg.registry import MODELS
 

@@ -7,9 +7,9 @@ import sys
 import numpy as np
 import pytest
 import torch
+from helpers import ROOT, build, difnet_cfg
 from PIL import Image
 
-from helpers import ROOT, build, difnet_cfg
 from mmseg_difnet.datasets.synthetic_voc import make_sample, voc_palette
 from mmseg_difnet.visualization import diffusion_study as ds
 

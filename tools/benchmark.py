@@ -1,19 +1,35 @@
-"""Speed and memory of DifNet: the paper's Table 4 and dense vs fused diffusion.
+"""Speed and memory of DifNet: the paper's Table 4, a training step, FLOPs, and the
+diffusion micro-benchmark (dense vs fused P·y).
 
-    python tools/benchmark.py [--device cpu|cuda] [--out benchmarks/cpu.json] [--repeats 5]
+    python tools/benchmark.py [--device cpu|cuda] [--out benchmarks/cpu.json] [--rounds 5]
 
-Prints markdown tables and writes the numbers as JSON.
+DifNet-50 and DeepLabV2-101 are timed interleaved (A, B, A, B, ...) in one process for
+several rounds; each ratio is reported as the median over rounds with its min-max spread,
+next to the FLOPs ratio (mmengine's FlopAnalyzer), which is the floor of the time ratio on a
+compute-bound device. Prints markdown tables and writes the numbers as JSON.
 """
 import argparse
+import copy
 import json
 import os
 import os.path as osp
 import platform
+import statistics
+import subprocess
+import sys
+import time
+from typing import Callable, Dict, List
 
 import torch
+from mmcv.cnn import fuse_conv_bn
 from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmengine.structures import PixelData
+from mmseg.registry import MODELS
+from mmseg.structures import SegDataSample
 
-from mmseg_difnet.utils import benchmark, sync_bn_to_bn
+import mmseg_difnet  # noqa: F401  (registers the modules)
+from mmseg_difnet.utils import sync_bn_to_bn
 
 CONFIGS = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs', 'difnet')
 
@@ -29,27 +45,259 @@ def model_cfg(name):
     return cfg.model
 
 
+def sync(device: torch.device) -> None:
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+
+
+def timed(fn: Callable[[], object], device: torch.device, repeats: int) -> float:
+    """Median wall time of ``fn`` over ``repeats`` calls (after the caller's warm-up)."""
+    times = []
+    for _ in range(repeats):
+        sync(device)
+        t0 = time.perf_counter()
+        fn()
+        sync(device)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def interleaved(fns: Dict[str, Callable[[], object]], device, rounds, repeats
+                ) -> Dict[str, List[float]]:
+    """Each function timed once per round, in turn: {name: [time per round]}."""
+    for fn in fns.values():  # warm-up
+        fn()
+    out = {name: [] for name in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            out[name].append(timed(fn, device, repeats))
+    return out
+
+
+def gflops(model, x) -> float:
+    """GFLOPs of one tensor-mode forward (multiply-adds, as mmengine counts them)."""
+    from mmengine.analysis import FlopAnalyzer
+    walks = getattr(model.decode_head, 'walks', [])
+    impls = [w.impl for w in walks]
+    for w in walks:  # the traced graph must show P·y as matmul + softmax to be counted
+        w.impl = 'dense'
+    try:
+        analyzer = FlopAnalyzer(model, (x, None, 'tensor'))
+        analyzer.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+        return analyzer.total() / 1e9
+    finally:
+        for w, impl in zip(walks, impls):
+            w.impl = impl
+
+
+def ratio_stats(a: List[float], b: List[float]) -> Dict[str, float]:
+    r = [x / y for x, y in zip(a, b)]
+    return dict(median=statistics.median(r), min=min(r), max=max(r))
+
+
+def models_and_costs(device: torch.device, rounds: int, repeats: int, size: int = 505,
+                     train_size: int = 321, train_batch: int = 2) -> Dict:
+    init_default_scope('mmseg')
+    torch.manual_seed(0)
+    difnet = MODELS.build(model_cfg('difnet_r50_voc.py')).to(device).eval()
+    deeplab = MODELS.build(model_cfg('deeplabv2_r101_voc.py')).to(device).eval()
+    x = torch.randn(1, 3, size, size, device=device)
+    res = dict(gflops=dict(difnet50=gflops(difnet, x), deeplabv2_101=gflops(deeplab, x)))
+    res['gflops']['ratio'] = res['gflops']['difnet50'] / res['gflops']['deeplabv2_101']
+    head = difnet.decode_head
+    with torch.no_grad():
+        feats = difnet.extract_feat(x)
+        levels = head.split_inputs(feats)[1]
+        s = head.seed(feats)[2]
+        parts = interleaved(dict(
+            seed=lambda: head.seed([*difnet.backbone(x), *levels]),
+            similarity=lambda: difnet.neck.similarity_levels(x),
+            diffusion=lambda: head.diffuse(s, levels)), device, rounds, repeats)
+        totals = interleaved(dict(difnet50=lambda: difnet(x, mode='tensor'),
+                                  deeplabv2_101=lambda: deeplab(x, mode='tensor')),
+                             device, rounds, repeats)
+        fused = fuse_conv_bn(copy.deepcopy(difnet))
+        fused_t = interleaved(dict(difnet50_fused_bn=lambda: fused(x, mode='tensor'),
+                                   difnet50=lambda: difnet(x, mode='tensor')),
+                              device, rounds, repeats)
+    res['inference'] = dict(
+        size=size, rounds=rounds, repeats=repeats,
+        seconds={k: statistics.median(v) for k, v in {**parts, **totals}.items()},
+        per_round={**parts, **totals},
+        ratio=ratio_stats(totals['difnet50'], totals['deeplabv2_101']),
+        diffusion_share=statistics.median(parts['diffusion']) / statistics.median(
+            totals['difnet50']),
+        fused_conv_bn=dict(seconds=statistics.median(fused_t['difnet50_fused_bn']),
+                           ratio=ratio_stats(fused_t['difnet50_fused_bn'],
+                                             fused_t['difnet50'])))
+    # a training step: forward (loss), backward, SGD step
+    xt = torch.randn(train_batch, 3, train_size, train_size, device=device)
+    samples = []
+    for _ in range(train_batch):
+        s_ = SegDataSample(metainfo=dict(img_shape=(train_size, train_size),
+                                         pad_shape=(train_size, train_size)))
+        s_.gt_sem_seg = PixelData(data=torch.randint(
+            0, 21, (1, train_size, train_size), device=device))
+        samples.append(s_)
+    steps = {}
+    for name, model in (('difnet50', difnet), ('deeplabv2_101', deeplab)):
+        model.train()
+        opt = torch.optim.SGD(model.parameters(), lr=1e-6, momentum=0.9)
+
+        def step(model=model, opt=opt):
+            opt.zero_grad(set_to_none=True)
+            loss = sum(model(xt, samples, mode='loss').values())
+            loss.backward()
+            opt.step()
+        steps[name] = step
+    train = interleaved(steps, device, rounds, max(1, repeats // 2))
+    res['train_step'] = dict(size=train_size, batch=train_batch,
+                             seconds={k: statistics.median(v) for k, v in train.items()},
+                             per_round=train,
+                             ratio=ratio_stats(train['difnet50'], train['deeplabv2_101']))
+    if device.type == 'cuda':
+        mem = {}
+        for name, fn in steps.items():
+            torch.cuda.reset_peak_memory_stats(device)
+            fn()
+            mem[name] = torch.cuda.max_memory_allocated(device) / 2**30
+        res['train_step']['peak_gib'] = mem
+    return res
+
+
+def _status_kb(field: str) -> int:
+    with open('/proc/self/status') as f:
+        return next(int(line.split()[1]) for line in f if line.startswith(field + ':'))
+
+
+def diffusion_case(impl: str, N: int, mode: str, device: str = 'cpu', B: int = 2,
+                   d: int = 64, K: int = 21, repeats: int = 3) -> Dict[str, float]:
+    """One micro-benchmark case of P y, run in the current process."""
+    from mmseg_difnet.models.random_walk import propagate
+    dev = torch.device(device)
+    g = torch.Generator(device=dev).manual_seed(0)
+    psi = (0.3 * torch.randn(B, N, d, device=dev, generator=g)).requires_grad_(mode == 'fwd+bwd')
+    y = torch.randn(B, N, K, device=dev, generator=g).requires_grad_(mode == 'fwd+bwd')
+
+    def run():
+        if mode == 'fwd':
+            with torch.no_grad():
+                return propagate(psi, y, impl)
+        out = propagate(psi, y, impl)
+        out.sum().backward()
+        psi.grad = y.grad = None
+        return out
+
+    if dev.type == 'cuda':
+        run()
+        torch.cuda.synchronize(dev)
+        base = torch.cuda.memory_allocated(dev)
+        torch.cuda.reset_peak_memory_stats(dev)
+        run()
+        torch.cuda.synchronize(dev)
+        peak_mb = (torch.cuda.max_memory_allocated(dev) - base) / 2**20
+    else:  # the RSS high-water mark, reset just before the first run (Linux), fresh process
+        with open('/proc/self/clear_refs', 'w') as f:
+            f.write('5')  # resets VmHWM to the current RSS
+        base = _status_kb('VmRSS')
+        run()
+        peak_mb = (_status_kb('VmHWM') - base) / 1024
+    run()
+    return dict(impl=impl, N=N, mode=mode, peak_mb=peak_mb, time_s=timed(run, dev, repeats))
+
+
+def diffusion_table(device: str, sides=(41, 64, 101, 128), impls=('dense', 'auto')
+                    ) -> List[Dict[str, float]]:
+    rows = []
+    for side in sides:
+        for mode in ('fwd', 'fwd+bwd'):
+            for impl in impls:
+                if device == 'cpu':  # a fresh process per case: no allocator cache hides memory
+                    out = subprocess.run(
+                        [sys.executable, __file__, '--case', impl, str(side * side), mode],
+                        capture_output=True, text=True, check=True)
+                    rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+                else:
+                    rows.append(diffusion_case(impl, side * side, mode, device))
+                rows[-1]['side'] = side
+    return rows
+
+
+def _spread(r: Dict[str, float]) -> str:
+    return f"{r['median']:.2f}× ({r['min']:.2f}-{r['max']:.2f})"
+
+
+def markdown(results: Dict) -> str:
+    inf, tr, fl = results['inference'], results['train_step'], results['gflops']
+    sec, floor = inf['seconds'], fl['ratio']
+    lines = [f"### Table 4: inference at {inf['size']}×{inf['size']}, batch 1 "
+             f"({results['device_name']})", '',
+             f"Medians of {inf['rounds']} interleaved rounds (each the median of "
+             f"{inf['repeats']} runs); ratios: median (min-max over rounds).", '',
+             '| model | GFLOPs | seed (s) | similarity (s) | diffusion (s) | total (s) |',
+             '|---|---:|---:|---:|---:|---:|',
+             f"| DifNet-50 | {fl['difnet50']:.0f} | {sec['seed']:.3f} | "
+             f"{sec['similarity']:.3f} | {sec['diffusion']:.3f} | {sec['difnet50']:.3f} |",
+             f"| DeepLabV2-101 | {fl['deeplabv2_101']:.0f} | | | | {sec['deeplabv2_101']:.3f} |",
+             '| *paper, GTX 1080: DifNet-50* | | 0.018 | 0.015 | 0.006 | 0.039 |',
+             '| *paper, GTX 1080: Sim-Deeplab-101* | | | | | 0.036 |', '',
+             '| ratio DifNet-50 / DeepLabV2-101 | time | FLOPs | time above the FLOPs floor |',
+             '|---|---:|---:|---:|',
+             f"| inference | {_spread(inf['ratio'])} | {floor:.2f}× | "
+             f"{inf['ratio']['median'] / floor:.2f}× |",
+             f"| training step ({tr['size']}×{tr['size']}, batch {tr['batch']}, fwd+bwd+SGD) | "
+             f"{_spread(tr['ratio'])} | {floor:.2f}× | {tr['ratio']['median'] / floor:.2f}× |",
+             '',
+             f"Training step: DifNet-50 {tr['seconds']['difnet50']:.2f} s, DeepLabV2-101 "
+             f"{tr['seconds']['deeplabv2_101']:.2f} s. Diffusion share of DifNet-50 inference: "
+             f"{100 * inf['diffusion_share']:.1f}% (paper 15%). DifNet-50 with conv+BN fused "
+             f"(mmcv `fuse_conv_bn`): {inf['fused_conv_bn']['seconds']:.3f} s, "
+             f"{_spread(inf['fused_conv_bn']['ratio'])} of the unfused.", '',
+             f"### Diffusion P·y, batch 2, Ψ width 64, 21 classes ({results['device_name']})", '',
+             '| grid | N | pass | dense time (s) | fused time (s) | speed-up | dense peak (MB) '
+             '| fused peak (MB) | dense / fused memory |',
+             '|---|---:|---|---:|---:|---:|---:|---:|---:|']
+    rows = results['diffusion']
+    for side in sorted({r['side'] for r in rows}):
+        for mode in ('fwd', 'fwd+bwd'):
+            dense = next(r for r in rows if r['side'] == side and r['mode'] == mode
+                         and r['impl'] == 'dense')
+            fused = next(r for r in rows if r['side'] == side and r['mode'] == mode
+                         and r['impl'] != 'dense')
+            ratio = dense['peak_mb'] / max(fused['peak_mb'], 1.0)  # 1 MB: RSS page noise
+            lines.append(
+                f"| {side}×{side} | {side * side} | {mode} | {dense['time_s']:.3f} | "
+                f"{fused['time_s']:.3f} | {dense['time_s'] / fused['time_s']:.1f}× | "
+                f"{dense['peak_mb']:.0f} | {fused['peak_mb']:.0f} | {ratio:.0f}× |")
+    return '\n'.join(lines)
+
+
 def main():
     parser = argparse.ArgumentParser(description='DifNet speed and memory benchmark')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--out', help='JSON output (default: benchmarks/<device>.json)')
-    parser.add_argument('--repeats', type=int, default=5, help='timed repeats (median)')
+    parser.add_argument('--rounds', type=int, default=5, help='interleaved rounds')
+    parser.add_argument('--repeats', type=int, default=3, help='timed runs per round (median)')
     parser.add_argument('--sides', type=int, nargs='+', default=[41, 64, 101, 128],
                         help='diffusion grid sides (N = side²)')
+    parser.add_argument('--case', nargs=3, metavar=('IMPL', 'N', 'MODE'),
+                        help=argparse.SUPPRESS)  # one diffusion case, in this process
     args = parser.parse_args()
+    if args.case:
+        impl, N, mode = args.case
+        print(json.dumps(diffusion_case(impl, int(N), mode, args.device)))
+        return
     device = torch.device(args.device)
     name = (torch.cuda.get_device_name(device) if device.type == 'cuda' else
             f'CPU, {os.cpu_count()} cores, {platform.processor() or platform.machine()}')
     results = dict(device=args.device, device_name=f'{name}, torch {torch.__version__}',
-                   table4=benchmark.table4(model_cfg('difnet_r50_voc.py'),
-                                          model_cfg('deeplabv2_r101_voc.py'), device,
-                                          repeats=args.repeats),
-                   diffusion=benchmark.diffusion_table(args.device, tuple(args.sides)))
+                   **models_and_costs(device, args.rounds, args.repeats),
+                   diffusion=diffusion_table(args.device, tuple(args.sides)))
     out = args.out or osp.join('benchmarks', f'{args.device}.json')
     os.makedirs(osp.dirname(out) or '.', exist_ok=True)
     with open(out, 'w') as f:
         json.dump(results, f, indent=2)
-    print(benchmark.markdown(results))
+    print(markdown(results))
     print(f'\nwritten: {out}')
 
 

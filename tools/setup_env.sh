@@ -26,14 +26,23 @@ run "build tools (setuptools < 81, wheel, ninja)" \
   "Check that PyPI is reachable (pip config list)." -- \
   "${PIP[@]}" setuptools wheel ninja pytest-runner numpy
 
-# The machine's pip configuration offers a CPU-only torch wheel (find-links) with which the
-# registry's torchvision fails to import (torchvision::nms does not exist). The standard build
-# from the registry runs on CPU and is what GPU users have, so bypass the local configuration.
-run "torch + torchvision (the registry's standard build)" \
-  "Check PyPI access; if 'import torchvision' fails, a CPU-only torch wheel was picked up." -- \
-  env PIP_CONFIG_FILE=/dev/null PIP_FIND_LINKS= "${PIP[@]}" torch torchvision
+# torch + torchvision through the user's pip configuration. TORCH_INDEX_URL selects a build
+# (e.g. https://download.pytorch.org/whl/cu126); tools/torch_choice.py also decides when the
+# one known breakage (a local CPU-only torch wheel) needs its fix.
+read -r -a TORCH_ARGS <<< "$("$VENV/bin/python" tools/torch_choice.py install-args)"
+run "torch + torchvision (${TORCH_ARGS[*]})" \
+  "Check that your package index is reachable (pip config list); set TORCH_INDEX_URL for another torch build." -- \
+  "${PIP[@]}" "${TORCH_ARGS[@]}"
+if ! "$VENV/bin/python" -c "import torchvision" 2> "$VENV/torchvision_error.txt"; then
+  cat "$VENV/torchvision_error.txt" >&2
+  if FIX=$("$VENV/bin/python" tools/torch_choice.py workaround "$VENV/torchvision_error.txt"); then
+    read -r -a FIX_ARGS <<< "$FIX"
+    run "torch: the public build instead of a local CPU-only wheel (${FIX_ARGS[*]})" \
+      "See pip's message above." -- "${PIP[@]}" "${FIX_ARGS[@]}"
+  fi
+fi
 run "check that torchvision imports" \
-  "torch and torchvision do not match: remove $VENV and re-run." -- \
+  "torch and torchvision do not match: set TORCH_INDEX_URL to a matching build, remove $VENV and re-run." -- \
   "$VENV/bin/python" -c "import torch, torchvision; print('torch', torch.__version__, 'torchvision', torchvision.__version__)"
 
 # mmseg imports mmcv.ops, so mmcv needs its compiled ops: build 2.1 from source against the
@@ -58,7 +67,7 @@ run "openmim's own dependencies" "Check PyPI access." -- \
   "${PIP[@]}" click colorama model-index pandas rich tabulate requests
 
 run "test tools and this package (editable)" "See pip's message above." -- \
-  "${PIP[@]}" pytest hypothesis -e .
+  "${PIP[@]}" pytest hypothesis ruff -e .
 
 run "final import check" "An import failed: see the traceback above." -- \
   "$VENV/bin/python" -c "import torchvision, mmcv.ops, mmengine, mmseg, mmpretrain, mim, mmseg_difnet; print('environment ready')"

@@ -9,8 +9,8 @@ import argparse
 
 import mmcv
 import numpy as np
-from PIL import Image
 from mmseg.apis import init_model
+from PIL import Image
 
 from mmseg_difnet.visualization import diffusion_study as ds
 
@@ -31,7 +31,7 @@ def main():
     parser.add_argument('--device', default='cpu')
     args = parser.parse_args()
     model = init_model(args.config, args.checkpoint, device=args.device)
-    if not hasattr(model.decode_head, 'forward_intermediates'):
+    if not hasattr(model.decode_head, 'trace'):
         raise SystemExit(f'{args.config}: the decode head is {type(model.decode_head).__name__}'
                          ', not DifNetHead: there is no diffusion to show.')
     image = mmcv.imread(args.image)  # BGR, as mmseg's pipelines

@@ -2,7 +2,7 @@
 # from scratch on CPU (`make demo`), with the same recipe as difnet_r18_synthetic.py.
 _base_ = [
     '../_base_/models/deeplabv2_r50-d8.py', '../_base_/datasets/synthetic_voc.py',
-    'mmseg::_base_/default_runtime.py', '../_base_/schedules/synthetic_demo.py'
+    '../_base_/default_runtime.py', '../_base_/schedules/synthetic_demo.py'
 ]
 model = dict(
     data_preprocessor=dict(size=(96, 96)),  # the demo's crop size

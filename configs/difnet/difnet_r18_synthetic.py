@@ -2,7 +2,7 @@
 # A check that the whole workflow runs, not a benchmark.
 _base_ = [
     '../_base_/models/difnet_r50-d8.py', '../_base_/datasets/synthetic_voc.py',
-    'mmseg::_base_/default_runtime.py', '../_base_/schedules/synthetic_demo.py'
+    '../_base_/default_runtime.py', '../_base_/schedules/synthetic_demo.py'
 ]
 resnet18 = dict(depth=18, init_cfg=None)  # from scratch: the demo downloads nothing
 model = dict(

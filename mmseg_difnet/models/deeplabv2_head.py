@@ -4,6 +4,7 @@
 mmseg's ``ASPPHead`` is DeepLabV3's ASPP (image pooling, BN, a projection); DeepLabV2's ASPP
 is four parallel dilated 3×3 convs that map the features straight to K classes and are summed.
 """
+import math
 from typing import List, Sequence
 
 import torch.nn as nn
@@ -18,6 +19,11 @@ class ASPPv2(nn.ModuleList):
 
     With one dilation and ``kernel_size=1`` it is the single plain classifier conv of the
     paper's noASPP variant.
+
+    Init as the reference's classifier actually gets it: its N(0, 0.01) (sdujump/DifNet
+    model_difnet.py:151-152) is overwritten by the ResNet's init loop (model_difnet.py:181-184),
+    so the weights are N(0, √(2 / (k²·K))) (≈ 0.103 for 3×3 convs to 21 classes) and the
+    biases keep PyTorch's default U(±1/√(k²·C)).
     """
 
     def __init__(self, in_channels: int, num_classes: int, dilations: Sequence[int],
@@ -25,6 +31,8 @@ class ASPPv2(nn.ModuleList):
         super().__init__(
             nn.Conv2d(in_channels, num_classes, kernel_size, padding=d * (kernel_size // 2),
                       dilation=d, bias=True) for d in dilations)
+        for conv in self:
+            nn.init.normal_(conv.weight, 0.0, math.sqrt(2.0 / (kernel_size**2 * num_classes)))
 
     def forward(self, x: Tensor) -> Tensor:
         return sum(branch(x) for branch in self)
@@ -51,6 +59,7 @@ class DeepLabV2Head(BaseDecodeHead):
                  **kwargs) -> None:
         kwargs.setdefault('channels', kwargs.get('in_channels'))
         kwargs.setdefault('dropout_ratio', 0.0)
+        kwargs.setdefault('init_cfg', None)  # ASPPv2 initialises itself (the reference's init)
         if kwargs['channels'] != kwargs.get('in_channels'):
             raise ValueError(
                 f'{type(self).__name__}: channels={kwargs["channels"]} must equal '

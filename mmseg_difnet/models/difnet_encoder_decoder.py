@@ -3,11 +3,10 @@
 import math
 
 import torch
-from torch import Tensor
-
 from mmseg.models.segmentors import EncoderDecoder
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType
+from torch import Tensor
 
 
 @MODELS.register_module()

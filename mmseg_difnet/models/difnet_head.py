@@ -2,48 +2,65 @@
 """DifNet's decode head (Jiang et al., "DifNet: Semantic Segmentation by Diffusion Networks",
 NeurIPS 2018, https://arxiv.org/abs/1805.08015).
 
-Shapes: B batch, K classes, (h, w) the score map's grid (output stride 8), T walks.
+Shapes: B batch, K classes, (h, w) the score map's grid (output stride 8), g = grid_scale,
+T walks, N = (h·g)(w·g) diffusion nodes.
 """
-from typing import Dict, List, Optional, Sequence
+from typing import List, NamedTuple, Sequence, Tuple
 
 import torch
 import torch.nn as nn
-from mmcv.cnn import ConvModule
+from mmcv.cnn import build_norm_layer
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType
 from torch import Tensor
 
 from .deeplabv2_head import DeepLabV2Head
+from .random_walk import transition_matrix
 
 
 class ImportanceMap(nn.Sequential):
     """H of Sec. 4: x (B, K, h, w) -> M (B, 1, h, w) in (0, 1).
 
-    BN(K) - ReLU - conv5×5(K→8, no bias) - BN - ReLU - conv5×5(8→4) - BN - ReLU -
-    conv5×5(4→1) - sigmoid, as in the authors' reference code.
+    BN(K) - ReLU - conv5×5(K→8) - BN - ReLU - conv5×5(8→4) - BN - ReLU - conv5×5(4→1) -
+    sigmoid; no conv has a bias and each keeps PyTorch's default init, as the reference's
+    ``Mask`` (sdujump/DifNet model_difnet.py:16-32, which no init loop reaches).
     """
 
     def __init__(self, num_classes: int, norm_cfg: ConfigType) -> None:
-        widths = (num_classes, 8, 4, 1)
-        super().__init__(*(
-            ConvModule(c_in, c_out, 5, padding=2, bias=i > 0, norm_cfg=norm_cfg,
-                       act_cfg=dict(type='ReLU'), order=('norm', 'act', 'conv'))
-            for i, (c_in, c_out) in enumerate(zip(widths[:-1], widths[1:]))),
-            nn.Sigmoid())
+        layers: List[nn.Module] = []
+        for c_in, c_out in zip((num_classes, 8, 4), (8, 4, 1)):
+            layers += [build_norm_layer(norm_cfg, c_in)[1], nn.ReLU(inplace=True),
+                       nn.Conv2d(c_in, c_out, 5, padding=2, bias=False)]
+        super().__init__(*layers, nn.Sigmoid())
+
+
+class DiffusionTrace(NamedTuple):
+    """Every intermediate of one DifNet forward pass (the paper's Fig. 2 and 4)."""
+    x: Tensor  # score map (B, K, h, w)
+    M: Tensor  # importance map (B, 1, h, w)
+    s: Tensor  # seed M·x on the diffusion grid (B, K, h·g, w·g)
+    y: List[Tensor]  # y_1 .. y_T, each (B, K, h·g, w·g); y[-1] is the output
+
+    @property
+    def E(self) -> Tensor:
+        """Influence map Σ_k |x_k| (Fig. 2): (B, 1, h, w)."""
+        return self.x.abs().sum(1, keepdim=True)
 
 
 @MODELS.register_module()
 class DifNetHead(DeepLabV2Head):
     """DifNet: a DeepLabV2 seed, an importance map and a cascade of random walks.
 
-    The seed branch's score map x comes from the ASPP-v2 classifier on the stage selected by
-    ``in_index``; M = H(x) and the seed s = M x (Sec. 4). Then ``y_0 = s`` and
-    ``y_{t+1} = ⊕_t(f_t, y_t, s)`` (Eq. 5) for each similarity level f_t; y_T is the output,
-    the only one supervised.
+    The method's steps are public methods, each in one place: :meth:`seed` (x, M, s),
+    :meth:`diffuse` (y_0 = s, y_{t+1} = ⊕_t(f_t, y_t, s), Eq. 5), :meth:`trace` (both, every
+    intermediate kept) and :meth:`transition_matrices` (P_t, formed only for inspection).
+    ``forward`` returns y_T, the only output supervised.
 
-    The similarity levels are the last ``len(sim_channels)`` entries of the inputs, after the
-    seed backbone's stages: :class:`SimilarityBackbone`, in the neck slot, appends them.
+    The seed branch's score map x comes from the ASPP-v2 classifier on the seed-backbone stage
+    selected by ``in_index``. The similarity levels are the last ``len(sim_channels)`` entries
+    of the inputs, after the seed backbone's stages: :class:`SimilarityBackbone`, in the neck
+    slot, appends them.
 
     Args:
         sim_channels (Sequence[int]): Channels of each similarity level, one walk per level,
@@ -68,6 +85,10 @@ class DifNetHead(DeepLabV2Head):
         if len(sim_channels) == 0:
             raise ValueError('DifNetHead: sim_channels is empty; give one entry per walk, '
                              'e.g. (3, 256, 512, 1024, 2048) for a ResNet-50 similarity branch.')
+        if not isinstance(self.in_index, int):
+            raise ValueError(f'DifNetHead: in_index={self.in_index!r} must be one integer, '
+                             'the seed-backbone stage that the ASPP-v2 classifies (3 for a '
+                             'ResNet).')
         self.sim_channels = tuple(sim_channels)
         norm_cfg = self.norm_cfg or dict(type='BN')  # H and Ψ are normalised (Sec. 4)
         self.importance = ImportanceMap(self.out_channels, norm_cfg)
@@ -79,43 +100,64 @@ class DifNetHead(DeepLabV2Head):
     def num_walks(self) -> int:
         return len(self.walks)
 
-    def _diffuse(self, inputs: List[Tensor], record: Optional[Dict] = None) -> Tensor:
-        if len(inputs) < self.num_walks + 1:
+    def split_inputs(self, inputs: List[Tensor]) -> Tuple[List[Tensor], List[Tensor]]:
+        """Seed-backbone stages and similarity levels f_0 .. f_{T-1} of the head's inputs."""
+        n_seed = len(inputs) - self.num_walks
+        if n_seed < 1:
             raise ValueError(
                 f'DifNetHead: got {len(inputs)} feature maps, but {self.num_walks} similarity '
                 'levels plus the seed stages are needed. Put a SimilarityBackbone in the neck '
                 "slot of a 'DifNetEncoderDecoder' segmentor.")
-        x = super().forward(inputs)  # score map (B, K, h, w)
+        if not 0 <= self.in_index < n_seed:
+            raise ValueError(
+                f'DifNetHead: decode_head.in_index={self.in_index} does not select one of the '
+                f'{n_seed} seed-backbone stages (0..{n_seed - 1}); the {self.num_walks} entries '
+                'after them are the similarity levels, and a seed read from them would leave '
+                f'the seed backbone untrained. Use in_index={n_seed - 1} (the last stage).')
+        return inputs[:n_seed], inputs[n_seed:]
+
+    def seed(self, inputs: List[Tensor]) -> Tuple[Tensor, Tensor, Tensor]:
+        """x = ASPP-v2(stage ``in_index``), M = H(x), s = M·x (Sec. 4).
+
+        Returns x (B, K, h, w), M (B, 1, h, w) and s (B, K, h·g, w·g).
+        """
+        stages, _ = self.split_inputs(inputs)
+        x = self.cls_seg(stages[self.in_index])  # score map (B, K, h, w)
         M = self.importance(x)  # (B, 1, h, w)
-        s = M * x  # seed (B, K, h, w)
+        s = M * x  # (B, K, h, w)
         if self.grid_scale > 1:  # a finer diffusion grid: (B, K, h·g, w·g)
             s = resize(s, scale_factor=self.grid_scale, mode='bilinear',
                        align_corners=self.align_corners)
-        y = s
-        ys = []
-        for walk, f in zip(self.walks, inputs[-self.num_walks:]):
-            y = walk(f, y, s)  # (B, K, h, w)
-            if record is not None:
-                ys.append(y)
-        if record is not None:
-            record.update(
-                x=x, E=x.abs().sum(1, keepdim=True), M=M, s=s, y=ys,
-                mu=torch.stack([walk.mu for walk in self.walks]),
-                beta=torch.stack([walk.beta for walk in self.walks]))
-        return y
+        return x, M, s
+
+    def diffuse(self, s: Tensor, levels: Sequence[Tensor]) -> List[Tensor]:
+        """The cascade y_0 = s, y_{t+1} = ⊕_t(f_t, y_t, s) (Eq. 5): y_1 .. y_T, each shaped
+        as s. ``levels`` are f_0 .. f_{T-1}, any spatial sizes."""
+        if len(levels) != self.num_walks:
+            raise ValueError(f'DifNetHead: {len(levels)} similarity levels for '
+                             f'{self.num_walks} walks.')
+        ys, y = [], s
+        for walk, f in zip(self.walks, levels):
+            y = walk(f, y, s)  # (B, K, h·g, w·g)
+            ys.append(y)
+        return ys
+
+    def trace(self, inputs: List[Tensor]) -> DiffusionTrace:
+        """One forward pass keeping every intermediate (x, M, s, y_1 .. y_T)."""
+        x, M, s = self.seed(inputs)
+        return DiffusionTrace(x, M, s, self.diffuse(s, self.split_inputs(inputs)[1]))
 
     def forward(self, inputs: List[Tensor]) -> Tensor:
-        """Final output y_T of the cascade, (B, K, h, w)."""
-        return self._diffuse(inputs)
+        """Final output y_T of the cascade, (B, K, h·g, w·g)."""
+        return self.trace(inputs).y[-1]
 
-    def forward_intermediates(self, inputs: List[Tensor]) -> Dict[str, object]:
-        """Every intermediate of one forward pass, for the study tools (Fig. 2-4, Table 3).
+    def transition_matrices(self, levels: Sequence[Tensor], grid: Tuple[int, int]
+                            ) -> List[Tensor]:
+        """P_t = softmax(Ψ_t Ψ_tᵀ) of every walk on ``grid`` (the diffusion grid, that of s),
+        each (B, N, N), rows summing to 1: for inspection (Fig. 3); the walks never form P."""
+        return [transition_matrix(walk.embed(f, grid)) for walk, f in zip(self.walks, levels)]
 
-        Returns:
-            dict: ``x`` score map (B, K, h, w); ``E`` influence map Σ_k |x_k| (B, 1, h, w);
-            ``M`` importance map (B, 1, h, w); ``s`` seed and ``y`` list of the T walk outputs,
-            (B, K, h·g, w·g) with g = ``grid_scale``; ``mu``, ``beta`` (T,).
-        """
-        record: Dict[str, object] = {}
-        self._diffuse(inputs, record)
-        return record
+    def walk_parameters(self) -> Tuple[Tensor, Tensor]:
+        """μ_t and β_t of every walk (Table 3), each (T,)."""
+        return (torch.stack([w.mu for w in self.walks]),
+                torch.stack([w.beta for w in self.walks]))

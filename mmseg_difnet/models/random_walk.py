@@ -7,13 +7,15 @@ Shapes: B batch, K classes, C_t channels of similarity level t, d = embedding wi
 P y = softmax(Ψ Ψᵀ) y is attention with Q = K = Ψ, V = y and scale 1, so fused attention
 kernels compute it without storing the (B, N, N) matrix P: O(N) memory instead of O(N²).
 """
+import logging
 import math
-from typing import Dict, Tuple
+from typing import Optional, Set, Tuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmcv.cnn import ConvModule
+from mmcv.cnn import build_norm_layer
+from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, OptMultiConfig
@@ -22,8 +24,13 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.checkpoint import checkpoint
 
 IMPLS = ('auto', 'fused', 'chunked', 'dense')
-# (device type, dtype) -> whether a fused SDPA kernel ran; filled on first use
-_FUSED_WORKS: Dict[Tuple[str, torch.dtype], bool] = {}
+# Devices with a fused SDPA kernel (flash or memory-efficient) for these dtypes. The choice
+# is a pure function of the inputs: no state, no trial call whose failure would be guessed at.
+_FUSED_DTYPES = {
+    'cpu': (torch.float32, torch.float64, torch.bfloat16, torch.float16),
+    'cuda': (torch.float32, torch.bfloat16, torch.float16),
+}
+_FUSED_MAX_WIDTH = 256  # the largest head width the CUDA kernels take
 
 
 def transition_matrix(psi: Tensor) -> Tensor:
@@ -32,8 +39,13 @@ def transition_matrix(psi: Tensor) -> Tensor:
 
 
 def dense_propagate(psi: Tensor, y: Tensor) -> Tensor:
-    """The reference: P formed explicitly. (B, N, d), (B, N, K) -> (B, N, K)."""
+    """The plain computation: P formed explicitly. (B, N, d), (B, N, K) -> (B, N, K)."""
     return transition_matrix(psi) @ y  # (B, N, N) @ (B, N, K)
+
+
+def _fused_width(d: int, K: int) -> int:
+    """Common head width of Q, K and V for the fused kernels: a multiple of 8."""
+    return 8 * math.ceil(max(d, K) / 8)
 
 
 def fused_propagate(psi: Tensor, y: Tensor) -> Tensor:
@@ -45,7 +57,7 @@ def fused_propagate(psi: Tensor, y: Tensor) -> Tensor:
     backends exclude the unfused one: if no fused kernel applies, this raises.
     """
     d, K = psi.shape[-1], y.shape[-1]
-    width = 8 * math.ceil(max(d, K) / 8)
+    width = _fused_width(d, K)
     # kernels also need unit stride in the last dimension
     q = F.pad(psi, (0, width - d)).contiguous().unsqueeze(1)  # (B, 1, N, width): one head
     v = F.pad(y, (0, width - K)).contiguous().unsqueeze(1)  # (B, 1, N, width)
@@ -69,30 +81,51 @@ def chunked_propagate(psi: Tensor, y: Tensor, chunk: int = 1024) -> Tensor:
                       for i in range(0, N, chunk)], dim=1)  # (B, N, K)
 
 
+def choose_impl(impl: str, psi: Tensor, y: Tensor) -> Tuple[str, Optional[str]]:
+    """The path that ``propagate(psi, y, impl)`` takes, and why 'auto' left the fused one.
+
+    A pure function of ``impl`` and the inputs' device, dtype and widths. Returns
+    ``(path, reason)``: ``path`` is 'fused', 'chunked' or 'dense'; ``reason`` is None
+    unless 'auto' had to fall back to 'chunked'.
+    """
+    if impl not in IMPLS:
+        raise ValueError(f'impl={impl!r} is not one of {IMPLS}.')
+    if impl != 'auto':
+        return impl, None
+    device, dtype = psi.device.type, psi.dtype
+    if dtype not in _FUSED_DTYPES.get(device, ()):
+        return 'chunked', f'no fused attention kernel takes {dtype} on {device!r}'
+    width = _fused_width(psi.shape[-1], y.shape[-1])
+    if device == 'cuda' and width > _FUSED_MAX_WIDTH:
+        return 'chunked', (f'head width {width} = max(Ψ width {psi.shape[-1]}, classes '
+                           f'{y.shape[-1]}) exceeds the fused kernels\' {_FUSED_MAX_WIDTH}')
+    return 'fused', None
+
+
+_PATHS = dict(fused=fused_propagate, chunked=chunked_propagate, dense=dense_propagate)
+
+
 def propagate(psi: Tensor, y: Tensor, impl: str = 'auto') -> Tensor:
     """P y with P = softmax(Ψ Ψᵀ) row-wise: (B, N, d), (B, N, K) -> (B, N, K).
 
-    ``impl``: 'dense' (the reference, forms P), 'fused' (SDPA kernels, raises if none
-    applies), 'chunked', or 'auto' (fused where a kernel applies on this device and dtype,
-    chunked elsewhere).
+    ``impl``: 'dense' (forms P explicitly), 'fused' (SDPA kernels, raises if none
+    applies), 'chunked', or 'auto' (the path of :func:`choose_impl`). Errors of the chosen
+    path, out-of-memory included, propagate.
     """
-    if impl == 'dense':
-        return dense_propagate(psi, y)
-    if impl == 'chunked':
-        return chunked_propagate(psi, y)
-    if impl == 'fused':
-        return fused_propagate(psi, y)
-    key = (psi.device.type, psi.dtype)
-    if _FUSED_WORKS.get(key, True):
-        try:
-            out = fused_propagate(psi, y)
-            _FUSED_WORKS[key] = True
-            return out
-        except RuntimeError:
-            if key in _FUSED_WORKS:  # it ran before on this device: a genuine error
-                raise
-            _FUSED_WORKS[key] = False
-    return chunked_propagate(psi, y)
+    return _PATHS[choose_impl(impl, psi, y)[0]](psi, y)
+
+
+class Embedding(nn.Sequential):
+    """Ψ before pooling: conv1×1 (C_t → d, with bias) - norm, each with PyTorch's default
+    init (conv: kaiming_uniform with a=√5, bias U(±1/√C_t)), as the reference's ``Diffuse``
+    (sdujump/DifNet model_difnet.py:45-46, which no init loop reaches). mmcv's ConvModule
+    would init the conv kaiming fan_out: 3-200× larger weights, so ~24-190× slower learning
+    of the embedding direction behind the norm."""
+
+    def __init__(self, in_channels: int, embed_channels: int, norm_cfg: ConfigType) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, embed_channels, 1, bias=True)
+        self.bn = build_norm_layer(norm_cfg, embed_channels)[1]
 
 
 @MODELS.register_module()
@@ -102,7 +135,8 @@ class RandomWalk(BaseModule):
     ``y' = β (μ P y + (1 − μ) s) + (1 − β) y`` with ``P = softmax(Ψᵀ Ψ)`` row-wise and no
     1/√d scaling, ``Ψ = maxpool(BN(conv1×1(f)))`` pooled to the grid of ``y``. μ and β are
     sigmoids of free parameters, so they stay in (0, 1) without clamping, and start at
-    ``mu_init`` and ``beta_init`` (0.5 in the reference implementation).
+    ``mu_init`` and ``beta_init``. The reference (sdujump/DifNet model_difnet.py:41-42, 63)
+    stores α = b = 0 and uses μ = σ(−α), β = σ(−b): 0.5 at start, the defaults here.
 
     Args:
         in_channels (int): Channels C_t of the similarity level f_t that feeds this walk.
@@ -111,8 +145,9 @@ class RandomWalk(BaseModule):
         mu_init (float): Initial μ, in (0, 1). Default: 0.5.
         beta_init (float): Initial β, in (0, 1). Default: 0.5.
         impl (str): How P y is computed: 'auto' (a fused attention kernel where one
-            applies, else chunked), 'fused', 'chunked' or 'dense' (the reference, forms P).
-            All give the same values and gradients. Default: 'auto'.
+            applies, else chunked; see :func:`choose_impl`), 'fused', 'chunked' or 'dense'
+            (forms P explicitly). All give the same values and gradients.
+            Default: 'auto'.
         init_cfg (dict | list[dict], optional): Initialisation config. Default: None.
     """
 
@@ -134,11 +169,10 @@ class RandomWalk(BaseModule):
             raise ValueError(f'RandomWalk: impl={impl!r} is not one of {IMPLS}.')
         self.in_channels = in_channels
         self.impl = impl
-        # Ψ: conv(1×1, with bias) - BN; the pooling to the grid happens in `embed`.
-        self.psi = ConvModule(in_channels, embed_channels, 1, bias=True,
-                              norm_cfg=norm_cfg, act_cfg=None)
+        self.psi = Embedding(in_channels, embed_channels, norm_cfg)  # pooled in `embed`
         self.mu_logit = nn.Parameter(torch.logit(torch.tensor(float(mu_init))))
         self.beta_logit = nn.Parameter(torch.logit(torch.tensor(float(beta_init))))
+        self._reported: Set[str] = set()  # fallback reasons already logged by this walk
 
     @property
     def mu(self) -> Tensor:
@@ -160,12 +194,6 @@ class RandomWalk(BaseModule):
         psi = F.adaptive_max_pool2d(self.psi(f), grid)  # (B, d, h, w)
         return psi.flatten(2).transpose(1, 2)  # (B, N, d)
 
-    @staticmethod
-    def transition(psi: Tensor) -> Tensor:
-        """P (B, N, N) from Ψ (B, N, d), formed explicitly for inspection; the walk itself
-        never needs it (see `propagate`)."""
-        return transition_matrix(psi)
-
     def forward(self, f: Tensor, y: Tensor, s: Tensor) -> Tensor:
         """Apply ⊕_t (Eq. 5).
 
@@ -180,11 +208,16 @@ class RandomWalk(BaseModule):
         B, K, h, w = y.shape
         psi = self.embed(f, (h, w))  # (B, N, d)
         # Ψ Ψᵀ is not scaled, so under fp16 autocast it overflows for moderate feature norms:
-        # the walk runs in (at least) fp32 whatever the autocast state (N is small; it costs little).
+        # the walk runs in (at least) fp32 whatever the autocast state (N is small: it is cheap).
         dtype = torch.promote_types(y.dtype, torch.float32)
+        psi, v = psi.to(dtype), y.flatten(2).transpose(1, 2).to(dtype)  # (B, N, d), (B, N, K)
+        path, reason = choose_impl(self.impl, psi, v)
+        if reason is not None and reason not in self._reported:
+            self._reported.add(reason)
+            print_log(f'RandomWalk: the chunked path computes P·y: {reason}.',
+                      logger='current', level=logging.INFO)
         with torch.autocast(y.device.type, enabled=False):
-            py = propagate(psi.to(dtype), y.flatten(2).transpose(1, 2).to(dtype),
-                           self.impl)  # (B, N, K)
+            py = propagate(psi, v, path)  # (B, N, K)
         py = py.transpose(1, 2).reshape(B, K, h, w).to(y.dtype)
         mu, beta = self.mu, self.beta
         return beta * (mu * py + (1 - mu) * s) + (1 - beta) * y

@@ -1,8 +1,11 @@
 # Copyright (c) mmseg-difnet contributors. Licensed under the Apache License 2.0.
 """An error that says what to do when ImageNet weights (``torchvision://...`` in the
 configs' ``init_cfg``) cannot be fetched, e.g. on a machine without internet."""
-from mmengine.runner.checkpoint import (CheckpointLoader, get_torchvision_models,
-                                        load_from_torchvision)
+from mmengine.runner.checkpoint import (
+    CheckpointLoader,
+    get_torchvision_models,
+    load_from_torchvision,
+)
 
 
 def _load_from_torchvision(filename, map_location=None):

@@ -48,23 +48,21 @@ def study(model, image: np.ndarray, points: Optional[Sequence[Point]] = None) ->
     x_in = data['inputs']
     head = model.decode_head
     feats = model.extract_feat(x_in)
-    inter = head.forward_intermediates(feats)
-    h, w = inter['s'].shape[-2:]
+    tr = head.trace(feats)
+    h, w = tr.s.shape[-2:]
     points = list(points) if points else default_points(H, W)
     grid_points = [(min(int(py * h / H), h - 1), min(int(px * w / W), w - 1))
                    for px, py in points]
-    rows = []
-    for walk, f in zip(head.walks, feats[-head.num_walks:]):
-        psi = walk.embed(f, (h, w))[0]  # (N, d)
-        idx = torch.tensor([r * w + c for r, c in grid_points])
-        P_rows = torch.softmax(psi[idx] @ psi.T, dim=-1)  # rows i of P_t: (n_points, N)
-        rows.append(P_rows.reshape(-1, h, w))
+    idx = torch.tensor([r * w + c for r, c in grid_points])
+    P_rows = [P[0, idx].reshape(-1, h, w)  # rows i of P_t: (n_points, h, w)
+              for P in head.transition_matrices(head.split_inputs(feats)[1], (h, w))]
+    mu, beta = head.walk_parameters()
     return dict(
-        x_argmax=inter['x'][0].argmax(0).numpy(), E=inter['E'][0, 0].numpy(),
-        M=inter['M'][0, 0].numpy(), seed_argmax=inter['s'][0].argmax(0).numpy(),
-        y_argmax=np.stack([y[0].argmax(0).numpy() for y in inter['y']]),
-        P_rows=torch.stack(rows, 1).numpy(), points=points, grid_points=grid_points,
-        mu=inter['mu'].numpy(), beta=inter['beta'].numpy())
+        x_argmax=tr.x[0].argmax(0).numpy(), E=tr.E[0, 0].numpy(),
+        M=tr.M[0, 0].numpy(), seed_argmax=tr.s[0].argmax(0).numpy(),
+        y_argmax=np.stack([y[0].argmax(0).numpy() for y in tr.y]),
+        P_rows=torch.stack(P_rows, 1).numpy(), points=points, grid_points=grid_points,
+        mu=mu.numpy(), beta=beta.numpy())
 
 
 def palette_of(model) -> np.ndarray:

@@ -1,6 +1,9 @@
 # VOC 2012 + SBD aug with the DifNet paper's augmentation (Sec. 5.1 and the authors' code):
-# random scale in {0.5, 0.6, ..., 1.4}, random crop / pad to 321×321 (padded labels are 255,
-# ignored), horizontal flip; validation on whole images without resizing.
+# random scale in {0.5, 0.6, ..., 1.4}, random crop / pad to 321×321, horizontal flip;
+# validation on whole images without resizing, padded black and centred to 505×505 by the
+# model's DifNetDataPreProcessor. Crops are padded at the bottom right (the reference pads at
+# a random offset, README row 14) with label 255, ignored (row 5; the reference pads the label
+# with 0 = background, supervised: Pad's pad_val=dict(img=0, seg=0)).
 _base_ = 'mmseg::_base_/datasets/pascal_voc12_aug.py'
 data_root = 'data/VOCdevkit/VOC2012'
 crop_size = (321, 321)
@@ -12,7 +15,7 @@ train_pipeline = [
                      for s in range(5, 15)]),
     dict(type='RandomCrop', crop_size=crop_size),
     dict(type='RandomFlip', prob=0.5),
-    dict(type='Pad', size=crop_size),
+    dict(type='Pad', size=crop_size, pad_val=dict(img=0, seg=255)),  # black image (row 4)
     dict(type='PackSegInputs'),  # no PhotoMetricDistortion: the paper has none
 ]
 test_pipeline = [

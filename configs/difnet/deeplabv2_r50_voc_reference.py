@@ -1,0 +1,38 @@
+# Sim-Deeplab-50 on VOC 2012 aug in the authors' exact protocol (sdujump/DifNet): every row
+# of the README's "Differences from the reference implementation" that a config can express
+# is set to the reference's value here. difnet_r50_voc_reference.py builds on this file.
+_base_ = './deeplabv2_r50_voc.py'
+norm_cfg = dict(type='BN', requires_grad=True)  # row 11: per-GPU BN (DataParallel, main.py:70)
+resnet = dict(
+    norm_cfg=norm_cfg,
+    style='caffe',  # row 8: stride on the Bottleneck's 1×1 conv1 (model_difnet.py:106)
+    basic_block_dilation='conv2',  # row 9 (ResNet-18/34): model_difnet.py:72, 77
+    stem_ceil_mode=True)  # row 10: model_difnet.py:169
+model = dict(
+    # row 7: BGR 0-255 minus the caffe mean, std 1 (dataset.py:131, 192), although the
+    # torchvision weights were trained on RGB with ImageNet mean/std
+    data_preprocessor=dict(
+        mean=[104.00698793, 116.66876762, 122.67891434], std=[1.0, 1.0, 1.0],
+        bgr_to_rgb=False),
+    backbone=resnet,
+    decode_head=dict(norm_cfg=norm_cfg))
+# row 5: crops' label padding is 0 = background, supervised (dataset.py:66)
+crop_size = (321, 321)
+_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotationsChecked'),
+    dict(type='RandomChoice',
+         transforms=[[dict(type='Resize', scale_factor=s / 10, keep_ratio=True)]
+                     for s in range(5, 15)]),
+    dict(type='RandomCrop', crop_size=crop_size),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='Pad', size=crop_size, pad_val=dict(img=0, seg=0)),
+    dict(type='PackSegInputs'),
+]
+train_dataloader = dict(
+    dataset=dict(datasets=[dict(pipeline=_pipeline), dict(pipeline=_pipeline)]))
+# row 13: validate every epoch (10,582 / 16 = 662 iterations, main.py:167) and keep the best
+# (main.py:170)
+train_cfg = dict(val_interval=662)
+default_hooks = dict(checkpoint=dict(interval=662, save_best='mIoU', rule='greater',
+                                     max_keep_ckpts=1))
