@@ -1,5 +1,6 @@
-"""A hook for the distributed test: each rank saves its parameters before and after training
-(imported into the training processes through custom_imports)."""
+"""A hook for the distributed tests: each rank saves its parameters and buffers before and
+after training and as validation sees them (imported into the training processes through
+custom_imports)."""
 import os.path as osp
 
 import torch
@@ -21,3 +22,6 @@ class RankDumpHook(Hook):
 
     def after_train(self, runner):
         self._dump(runner, 'final')
+
+    def after_val_epoch(self, runner, metrics=None):
+        self._dump(runner, 'val')

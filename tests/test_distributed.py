@@ -88,3 +88,27 @@ def test_two_cpu_processes_agree_with_each_other_and_with_one(tmp_path):
         for name in ('mu_logit', 'beta_logit'):
             key = f'decode_head.walks.{t}.{name}'
             assert abs(torch.sigmoid(r0[key]) - torch.sigmoid(single[key])) < 1e-4, key
+
+
+def test_validation_during_training_evaluates_the_saved_checkpoint(tmp_path):
+    """With per-process BN each rank's running statistics drift apart; the metric logged
+    during a 2-process training must describe the checkpoint (rank 0's buffers) on every
+    rank: each rank validates exactly the tensors the checkpoint holds."""
+    train(tmp_path, f'python {ROOT}/tools/generate_synthetic_voc.py --out '
+          'data/synthetic_voc --train 8 --val 2 --size 64')
+    cfg = tmp_path / 'val_check.py'
+    cfg.write_text(TEST_CFG.replace(
+        "model = dict(data_preprocessor=dict(size=(64, 64)), backbone=dict(norm_cfg=_gn),\n"
+        "             neck=dict(backbone=dict(norm_cfg=_gn)), decode_head=dict(norm_cfg=_gn))",
+        'model = dict(data_preprocessor=dict(size=(64, 64)))  # BN: statistics per rank')
+        .replace('val_interval=100', 'val_interval=2')
+        .replace('checkpoint=dict(interval=100)', 'checkpoint=dict(interval=2)'))
+    train(tmp_path, f'PORT=29563 {ROOT}/tools/train.sh {cfg} 2 --work-dir dist '
+          '--cfg-options train_dataloader.batch_size=2')
+    ckpt = torch.load(tmp_path / 'dist/iter_2.pth')['state_dict']
+    ranks = [load(tmp_path / f'dist/rank{r}_val.pth') for r in (0, 1)]
+    buffers = [k for k in ckpt if 'running_' in k]
+    assert buffers
+    for k in ckpt:
+        for r, state in enumerate(ranks):
+            torch.testing.assert_close(state[k], ckpt[k], rtol=0, atol=0, msg=f'rank {r}: {k}')

@@ -20,7 +20,7 @@ def parse_args():
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument('--resume', action='store_true',
-                        help='resume from the latest checkpoint in the work_dir')
+                        help='resume from the newest valid checkpoint in the work_dir')
     parser.add_argument('--amp', action='store_true', help='mixed-precision training')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override settings of the config, key=value')
@@ -42,6 +42,12 @@ def main():
         else:
             cfg.optim_wrapper.type = 'AmpOptimWrapper'
             cfg.optim_wrapper.loss_scale = 'dynamic'
+    if args.resume and cfg.get('load_from'):
+        raise ValueError(
+            f'--resume continues this work dir ({cfg.work_dir}) from its newest valid '
+            f'checkpoint, but the config also sets load_from={cfg.load_from!r} (another '
+            'run\'s weights). Use one: drop --resume to start a new run from load_from, or '
+            'add --cfg-options load_from=None to resume this work dir.')
     cfg.resume = args.resume
     check_data_roots(cfg)
     prepare_for_device(cfg, args.launcher)

@@ -1,16 +1,26 @@
 # Copyright (c) mmseg-difnet contributors. Licensed under the Apache License 2.0.
+import mmcv
+import numpy as np
+from mmengine import fileio
 from mmseg.datasets.transforms import LoadAnnotations
 from mmseg.registry import TRANSFORMS
 
 
 @TRANSFORMS.register_module()
 class LoadAnnotationsChecked(LoadAnnotations):
-    """mmseg's ``LoadAnnotations``; a label file that cannot be decoded raises an error
-    naming the file (mmseg's own fails with the decoder's message, without the path).
+    """mmseg's ``LoadAnnotations``, checking the label file as stored, before any cast:
 
-    Without a ``seg_map_path`` (an image given to ``inference_model`` or
-    ``MMSegInferencer``, which drop only transforms named ``LoadAnnotations`` from the test
-    pipeline) there is no label to load and the results pass through.
+    - a file that cannot be decoded raises an error naming it (mmseg's fails with the
+      decoder's message, without the path);
+    - values above 255 (a 16-bit PNG) are an error: mmseg casts to 8 bits, so class 256 + c
+      would silently become c and 65535 the ignore index;
+    - a label whose size differs from its image's is an error naming both files (training
+      would resize or pad it out of alignment; validation would fail inside the metric).
+
+    The class range itself is checked by the segmentor (:class:`CheckedEncoderDecoder`), which
+    knows the number of classes, at every stage. Without a ``seg_map_path`` (an image given
+    to ``inference_model`` or ``MMSegInferencer``) there is no label and the results pass
+    through.
     """
 
     def transform(self, results: dict) -> dict:
@@ -19,10 +29,30 @@ class LoadAnnotationsChecked(LoadAnnotations):
         return super().transform(results)
 
     def _load_seg_map(self, results: dict) -> None:
+        path = results.get('seg_map_path')
         try:
-            super()._load_seg_map(results)
+            stored = mmcv.imfrombytes(fileio.get(path, backend_args=self.backend_args),
+                                      flag='unchanged', backend=self.imdecode_backend)
+            if stored is None:
+                raise ValueError('the decoder returned nothing')
         except Exception as e:  # the decoder's errors vary with the backend
             raise OSError(
-                f'cannot read the label file {results.get("seg_map_path")!r} '
-                f'({type(e).__name__}: {e}). Re-create it with the dataset converter '
-                '(README.md, "Data"), or remove its name from the split file.') from e
+                f'cannot read the label file {path!r} ({type(e).__name__}: {e}). Re-create '
+                'it with the dataset converter (README.md, "Data"), or remove its name from '
+                'the split file.') from e
+        stored = stored.squeeze()
+        if stored.dtype != np.uint8 and stored.size and int(stored.max()) > 255:
+            values = np.unique(stored[stored > 255])
+            raise ValueError(
+                f'label file {path!r} stores values {values[:10].tolist()} above 255 '
+                f'({stored.dtype} image): labels are 8-bit class indices (255 = ignore), and '
+                'mmseg would cast them to 8 bits silently (300 would become 44). Convert the '
+                'labels to 8-bit class indices.')
+        image_shape = results.get('ori_shape') or results.get('img_shape')
+        if image_shape is not None and tuple(stored.shape[:2]) != tuple(image_shape[:2]):
+            raise ValueError(
+                f'label file {path!r} is {stored.shape[1]}×{stored.shape[0]} pixels but its '
+                f'image {results.get("img_path", "?")!r} is {image_shape[1]}×{image_shape[0]}'
+                ': labels must be pixel-aligned with their images. Re-create the label (or '
+                'remove the pair from the split file).')
+        super()._load_seg_map(results)

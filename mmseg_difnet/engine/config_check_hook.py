@@ -12,6 +12,34 @@ def _segmentor(model):
     return model
 
 
+def check_checkpoint_fits(path: str, model: nn.Module, resume: bool = False) -> None:
+    """Raise ``ValueError`` naming the keys of ``path``'s state dict that do not fit
+    ``model`` (mmengine would load the rest and only log these)."""
+    ckpt = _load_checkpoint(path, map_location='cpu')  # weights-only (torch's default)
+    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else {}
+    state = {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
+    own = model.state_dict()
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    mismatched = sorted(k for k in set(own) & set(state) if isinstance(
+        state[k], torch.Tensor) and state[k].shape != own[k].shape)
+    if not (missing or unexpected or mismatched):
+        return
+
+    def show(keys):
+        return f'{len(keys)} ({", ".join(keys[:5])}{", ..." if len(keys) > 5 else ""})'
+    how = ('Resume only with the config the checkpoint was trained with; to start a new run '
+           'from its weights, drop --resume and set load_from.' if resume else
+           'Use the checkpoint trained with this config, or the config it was trained with. '
+           'To fine-tune on purpose with another head (e.g. another number of classes, whose '
+           'layers then start from their init), switch this check off: custom_hooks = '
+           "[dict(type='ConfigCheckHook', check_checkpoint=False)].")
+    raise ValueError(
+        f'checkpoint {path!r} does not fit this model ({type(model).__name__} of the '
+        f'config): missing keys {show(missing)}, unexpected keys {show(unexpected)}, shape '
+        f'mismatches {show(mismatched)}. {how}')
+
+
 @HOOKS.register_module()
 class ConfigCheckHook(Hook):
     """Before training or testing, turn two silent mistakes into errors that name the fix:
@@ -49,29 +77,31 @@ class ConfigCheckHook(Hook):
     def _check_checkpoint(self, runner):
         path = runner._load_from
         if not (self.check_checkpoint and path) or runner._resume:
-            return
-        ckpt = _load_checkpoint(path, map_location='cpu')  # weights-only (torch's default)
-        state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else {}
-        state = {k[len('module.'):] if k.startswith('module.') else k: v
-                 for k, v in state.items()}
-        own = _segmentor(runner.model).state_dict()
-        missing = sorted(set(own) - set(state))
-        unexpected = sorted(set(state) - set(own))
-        mismatched = sorted(k for k in set(own) & set(state) if isinstance(
-            state[k], torch.Tensor) and state[k].shape != own[k].shape)
-        if missing or unexpected or mismatched:
-            def show(keys):
-                return f'{len(keys)} ({", ".join(keys[:5])}{", ..." if len(keys) > 5 else ""})'
-            raise ValueError(
-                f'checkpoint {path!r} does not fit this model ({type(runner.model).__name__} '
-                f'of the config): missing keys {show(missing)}, unexpected keys '
-                f'{show(unexpected)}, shape mismatches {show(mismatched)}. Use the checkpoint '
-                'trained with this config, or the config it was trained with.')
+            return  # DifNetRunner checks a checkpoint it resumes from
+        check_checkpoint_fits(path, _segmentor(runner.model))
+
+    @staticmethod
+    def _check_not_empty(runner, loader_name):
+        dataset = getattr(getattr(runner, loader_name, None), 'dataset', None)
+        parts = getattr(dataset, 'datasets', [dataset])
+        for part in parts:
+            if part is not None and len(part) == 0:
+                ann = getattr(part, 'ann_file', '') or '(no ann_file)'
+                raise ValueError(
+                    f'the {loader_name} dataset ({type(part).__name__}) is empty: its split '
+                    f'file {ann!r} lists no images (or none of them exist under '
+                    f"{getattr(part, 'data_root', '?')!r}). Fill the split file (one image name "
+                    'per line, without extension), or point ann_file at the right one.')
 
     def before_train(self, runner):
+        self._check_not_empty(runner, 'train_dataloader')
         self._check_classes(runner, 'train_dataloader')
         self._check_checkpoint(runner)
 
+    def before_val(self, runner):
+        self._check_not_empty(runner, 'val_dataloader')
+
     def before_test(self, runner):
+        self._check_not_empty(runner, 'test_dataloader')
         self._check_classes(runner, 'test_dataloader')
         self._check_checkpoint(runner)

@@ -28,8 +28,10 @@ class StopOnInvalidLossHook(Hook):
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
         loss = (outputs or {}).get('loss')
-        if loss is not None and not math.isfinite(float(loss)):
-            self._stop(runner, f'the training loss is {float(loss)}')
+        if loss is not None:
+            value = float(loss.detach() if torch.is_tensor(loss) else loss)
+            if not math.isfinite(value):
+                self._stop(runner, f'the training loss is {value}')
 
     def before_save_checkpoint(self, runner, checkpoint):
         weights = [v for v in checkpoint.get('state_dict', {}).values()

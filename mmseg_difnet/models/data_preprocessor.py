@@ -57,6 +57,13 @@ class DifNetDataPreProcessor(SegDataPreProcessor):
         return left, dw - left, top, dh - top
 
     def forward(self, data: dict, training: bool = False) -> Dict[str, Any]:
+        for img in data['inputs']:
+            if self._enable_normalize and img.shape[0] != self.mean.shape[0]:
+                raise ValueError(
+                    f'an input image has {img.shape[0]} channels ({tuple(img.shape)}), the '
+                    f'model normalises {self.mean.shape[0]}: give 3-channel BGR images (an '
+                    'RGBA array: cv2.cvtColor(img, cv2.COLOR_BGRA2BGR); a grey one: '
+                    'cv2.COLOR_GRAY2BGR), or load files with LoadImageFromFile, which does.')
         out = super().forward(data, training)
         if training or not self.test_pad_cfg:
             return out

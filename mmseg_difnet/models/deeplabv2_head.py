@@ -10,7 +10,6 @@ from typing import List, Sequence
 import torch.nn as nn
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.registry import MODELS
-from mmseg.utils import SampleList
 from torch import Tensor
 
 
@@ -74,19 +73,3 @@ class DeepLabV2Head(BaseDecodeHead):
     def forward(self, inputs: List[Tensor]) -> Tensor:
         """Score map x: (B, K, h, w) from the stage selected by ``in_index``."""
         return self.cls_seg(self._transform_inputs(inputs))
-
-    def loss_by_feat(self, seg_logits: Tensor, batch_data_samples: SampleList) -> dict:
-        """mmseg's loss, after checking that every label is a class index or ignored (an
-        out-of-range label would otherwise fail deep inside the loss, or be counted wrong)."""
-        for sample in batch_data_samples:
-            label = sample.gt_sem_seg.data
-            bad = label[(label >= self.out_channels) | (label < 0)]
-            bad = bad[bad != self.ignore_index].unique()
-            if bad.numel():
-                raise ValueError(
-                    f'label values {bad.tolist()[:10]} in {sample.get("seg_map_path", "?")} '
-                    f'lie outside [0, {self.out_channels}) and are not the ignore index '
-                    f'{self.ignore_index}: set decode_head.num_classes to the number of '
-                    "classes, or convert the labels (mmseg's dataset converters; "
-                    'reduce_zero_label=True for datasets whose 0 is background to ignore).')
-        return super().loss_by_feat(seg_logits, batch_data_samples)

@@ -3,15 +3,17 @@
 import math
 
 import torch
-from mmseg.models.segmentors import EncoderDecoder
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType
 from torch import Tensor
 
+from .checked_encoder_decoder import CheckedEncoderDecoder
+
 
 @MODELS.register_module()
-class DifNetEncoderDecoder(EncoderDecoder):
-    """mmseg's ``EncoderDecoder``, with one change: the neck gets ``(backbone features, image)``.
+class DifNetEncoderDecoder(CheckedEncoderDecoder):
+    """mmseg's ``EncoderDecoder`` (with the checks of :class:`CheckedEncoderDecoder`), with one
+    change: the neck gets ``(backbone features, image)``.
 
     mmseg hands a neck only the backbone's features; DifNet's similarity branch
     (:class:`SimilarityBackbone`, in the neck slot) is a second backbone on the image. Only

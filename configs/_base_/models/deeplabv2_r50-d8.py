@@ -23,7 +23,7 @@ resnet = dict(
     style='pytorch',  # row 8; reference: 'caffe' (stride on the Bottleneck's 1×1 conv)
     init_cfg=dict(type='Pretrained', checkpoint='torchvision://resnet50'))
 model = dict(
-    type='EncoderDecoder',
+    type='CheckedEncoderDecoder',  # mmseg's, checking labels and inputs at every stage
     data_preprocessor=data_preprocessor,
     backbone=resnet,
     decode_head=dict(

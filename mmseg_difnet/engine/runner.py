@@ -1,0 +1,262 @@
+# Copyright (c) mmseg-difnet contributors. Licensed under the Apache License 2.0.
+"""A Runner that never loses or mixes a run (README, "Troubleshooting").
+
+The project's runtime base sets ``runner_type = 'DifNetRunner'``; mmseg's tools, ``mim``
+and this package's tools then build it, so the guarantees hold for every entry point:
+
+- the safety hooks are merged into any user ``custom_hooks`` (never replaced);
+- checkpoints are written to a temporary file and renamed, with a SHA-256 beside them
+  (``iter_N.pth.sha256``) that every load verifies; old ones are removed only after the
+  new one is complete (:class:`SafeCheckpointHook`);
+- ``resume`` without ``load_from`` takes the newest *valid* checkpoint of the work dir,
+  skipping (and naming) corrupt ones; a schedule whose end changed since the checkpoint
+  stops with a message instead of training at learning rate 0;
+- one training per work dir: an exclusive ``flock`` on ``<work_dir>/.train.lock``, which
+  the kernel releases when the holder dies, so a crashed run never blocks the next;
+- workers started by torchrun die with their launcher (Linux ``PR_SET_PDEATHSIG``).
+"""
+import copy
+import ctypes
+import fcntl
+import glob
+import hashlib
+import os
+import os.path as osp
+import re
+import signal
+import socket
+import time
+from typing import List, Optional
+
+from mmengine.dist import is_main_process
+from mmengine.hooks import CheckpointHook
+from mmengine.model import is_model_wrapper
+from mmengine.runner import Runner
+from mmseg.registry import HOOKS, RUNNERS
+
+from .config_check_hook import check_checkpoint_fits
+
+SAFETY_HOOKS = ('ConfigCheckHook', 'StopOnInvalidLossHook', 'SyncBuffersFromRank0Hook')
+_CKPT = re.compile(r'^(?:iter|epoch)_(\d+)\.pth$')
+
+
+def sha256_of(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 22), b''):
+            h.update(block)
+    return h.hexdigest()
+
+
+def verify_checkpoint(path: str) -> None:
+    """Raise ``ValueError`` if ``path`` does not match the SHA-256 written beside it."""
+    side = path + '.sha256'
+    if not osp.isfile(side):
+        return  # written by another tool: nothing to verify against
+    with open(side) as f:
+        expected = f.read().split()[0]
+    actual = sha256_of(path)
+    if actual != expected:
+        raise ValueError(
+            f'checkpoint {path!r} is corrupt: its SHA-256 is {actual[:16]}..., but '
+            f'{osp.basename(side)} records {expected[:16]}... (the file changed after it was '
+            'written: a disk or copy error). Use an earlier checkpoint of the run (resume '
+            'picks the newest valid one by itself), or copy the file again.')
+
+
+def checkpoints_newest_first(work_dir: str) -> List[str]:
+    found = [(int(m.group(1)), p) for p in glob.glob(osp.join(work_dir, '*.pth'))
+             if (m := _CKPT.match(osp.basename(p)))]
+    return [p for _, p in sorted(found, reverse=True)]
+
+
+def newest_valid_checkpoint(work_dir: str, log) -> Optional[str]:
+    """The newest checkpoint of ``work_dir`` that loads, checking its SHA-256 (or, without
+    one, that torch can read it); corrupt ones are named and skipped."""
+    import torch
+    last = osp.join(work_dir, 'last_checkpoint')
+    if osp.isfile(last) and not open(last).read().strip():
+        log(f'{last} is empty (a run stopped while writing it): looking for the newest '
+            'valid checkpoint in the work dir instead.')
+    for path in checkpoints_newest_first(work_dir):
+        try:
+            if osp.isfile(path + '.sha256'):
+                verify_checkpoint(path)
+            else:
+                torch.load(path, map_location='cpu')
+            return path
+        except Exception as e:  # noqa: BLE001  (any unreadable file is skipped, and named)
+            log(f'skipping {path}: it cannot be used ({type(e).__name__}: {e}).')
+    return None
+
+
+def _split_files(dataset_cfg) -> List[str]:
+    """The ``ann_file`` paths of a dataset config (and of its ``datasets``)."""
+    if not isinstance(dataset_cfg, dict):
+        return []
+    files = [f for d in dataset_cfg.get('datasets', []) for f in _split_files(d)]
+    ann = dataset_cfg.get('ann_file')
+    if ann:
+        files.append(osp.join(dataset_cfg.get('data_root') or '', ann))
+    return files
+
+
+def die_with_parent() -> None:
+    """A torchrun worker gets SIGTERM when its launcher dies (even by kill -9)."""
+    try:
+        libc = ctypes.CDLL('libc.so.6', use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:  # not Linux: nothing to do
+        pass
+
+
+@HOOKS.register_module()
+class SafeCheckpointHook(CheckpointHook):
+    """mmengine's ``CheckpointHook``, removing old checkpoints (and their ``.sha256``) only
+    after the new one is complete: with ``max_keep_ckpts=1`` a kill while saving keeps the
+    previous checkpoint."""
+
+    def _save_checkpoint_with_step(self, runner, step, meta):
+        keep, self.max_keep_ckpts = self.max_keep_ckpts, -1  # mmengine removes before saving
+        try:
+            super()._save_checkpoint_with_step(runner, step, meta)
+        finally:
+            self.max_keep_ckpts = keep
+        if keep <= 0:
+            return
+        if not self.keep_ckpt_ids or self.keep_ckpt_ids[-1] != step:
+            self.keep_ckpt_ids.append(step)
+        while len(self.keep_ckpt_ids) > keep:
+            old = self.keep_ckpt_ids.popleft()
+            path = self.file_backend.join_path(self.out_dir, self.filename_tmpl.format(old))
+            for p in (path, path + '.sha256'):
+                if is_main_process() and osp.isfile(p):
+                    os.remove(p)
+        runner.message_hub.update_info('keep_ckpt_ids', list(self.keep_ckpt_ids))
+
+
+@RUNNERS.register_module()
+class DifNetRunner(Runner):
+    """mmengine's ``Runner`` with the guarantees listed in this module's docstring."""
+
+    @classmethod
+    def from_cfg(cls, cfg) -> 'DifNetRunner':
+        cfg = copy.deepcopy(cfg)
+        hooks = list(cfg.get('custom_hooks') or [])
+        present = {h.get('type') for h in hooks if isinstance(h, dict)}
+        hooks += [dict(type=t) for t in SAFETY_HOOKS if t not in present]
+        cfg.custom_hooks = hooks
+        ckpt = (cfg.get('default_hooks') or {}).get('checkpoint')
+        if ckpt and ckpt.get('type') in ('CheckpointHook', CheckpointHook):
+            ckpt['type'] = 'SafeCheckpointHook'
+        return super().from_cfg(cfg)
+
+    def __init__(self, *args, **kwargs):
+        if 'TORCHELASTIC_RUN_ID' in os.environ:
+            die_with_parent()
+        super().__init__(*args, **kwargs)
+        self._lock_file = None
+
+    @staticmethod
+    def build_dataloader(dataloader, *args, **kwargs):
+        try:
+            return Runner.build_dataloader(dataloader, *args, **kwargs)
+        except ValueError as e:
+            if 'need at least one array' not in str(e) or not isinstance(dataloader, dict):
+                raise
+            empty = [f for f in _split_files(dataloader.get('dataset'))
+                     if osp.isfile(f) and not open(f).read().strip()]
+            raise ValueError(
+                f'a dataset is empty: the split file(s) {empty or "of the dataloader"} list no '
+                'images. Fill the split file (one image name per line, without extension), or '
+                'point ann_file at the right one.') from e
+
+    # ---- one run per work dir -------------------------------------------------------------
+    def _lock_work_dir(self) -> None:
+        if not is_main_process():
+            return
+        path = osp.join(self.work_dir, '.train.lock')
+        f = open(path, 'a+')
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or 'another process'
+            f.close()
+            raise RuntimeError(
+                f'the work dir {self.work_dir!r} is in use by a running training ({holder}; '
+                f'lock {path}). Two runs in one work dir would mix their checkpoints and '
+                'logs: wait for it to end or stop it, or give this run another --work-dir.')
+        f.seek(0)
+        f.truncate()
+        f.write(f'pid {os.getpid()} on {socket.gethostname()}, started '
+                f'{time.strftime("%Y-%m-%d %H:%M:%S")}\n')
+        f.flush()
+        self._lock_file = f  # held (and the lock with it) until train() returns or we die
+
+    def train(self):
+        self._lock_work_dir()
+        try:
+            return super().train()
+        finally:  # ended, normally or not: the work dir is free again
+            if self._lock_file is not None:
+                self._lock_file.close()
+                self._lock_file = None
+
+    # ---- checkpoints ------------------------------------------------------------------------
+    def save_checkpoint(self, out_dir: str, filename: str, *args, **kwargs):
+        tmp = f'.{filename}.tmp{os.getpid()}'
+        super().save_checkpoint(out_dir, tmp, *args, **kwargs)
+        if not is_main_process():
+            return
+        tmp_path, path = osp.join(out_dir, tmp), osp.join(out_dir, filename)
+        with open(tmp_path + '.sha256', 'w') as f:
+            f.write(f'{sha256_of(tmp_path)}  {filename}\n')
+        os.replace(tmp_path + '.sha256', path + '.sha256')
+        os.replace(tmp_path, path)  # atomic: a reader sees the old file or the whole new one
+
+    def load_checkpoint(self, filename: str, *args, **kwargs):
+        if isinstance(filename, str) and osp.isfile(filename):
+            verify_checkpoint(filename)
+        return super().load_checkpoint(filename, *args, **kwargs)
+
+    def load_or_resume(self) -> None:
+        if self._has_loaded or not (self._resume and self._load_from is None):
+            return super().load_or_resume()
+        path = newest_valid_checkpoint(self.work_dir, self.logger.warning)
+        if path is None:
+            self.logger.info(f'resume: no valid checkpoint in {self.work_dir}; training '
+                             'starts from the beginning.')
+            return super().load_or_resume()
+        self.logger.info(f'resume: the newest valid checkpoint is {path}.')
+        self._load_from = path
+        return super().load_or_resume()
+
+    def resume(self, filename: str, *args, **kwargs) -> None:
+        model = self.model.module if is_model_wrapper(self.model) else self.model
+        check_checkpoint_fits(filename, model, resume=True)  # before the optimizer state
+        planned = self._planned_scheduler_ends()
+        super().resume(filename, *args, **kwargs)
+        schedulers = self.param_schedulers
+        if isinstance(schedulers, dict):
+            schedulers = [s for group in schedulers.values() for s in group]
+        for i, (scheduler, end) in enumerate(zip(schedulers or [], planned)):
+            if end is not None and getattr(scheduler, 'end', end) != end:
+                raise RuntimeError(
+                    f'param_scheduler[{i}] ({type(scheduler).__name__}) ends at {end} in the '
+                    f'config but at {scheduler.end} in {filename!r}: resuming would keep the '
+                    'old schedule (the learning rate would stay at its final value, 0 for '
+                    'PolyLR, after it). Resume with the original train_cfg.max_iters and '
+                    'param_scheduler, or start a new run from this checkpoint with the new '
+                    'schedule: --cfg-options load_from=<checkpoint> without --resume.')
+
+    def _planned_scheduler_ends(self) -> List[Optional[int]]:
+        cfgs = self.param_schedulers
+        if isinstance(cfgs, dict):
+            cfgs = [c for group in cfgs.values() for c in group]
+        ends = []
+        for c in cfgs or []:
+            end = c.get('end') if isinstance(c, dict) else getattr(c, 'end', None)
+            by_epoch = c.get('by_epoch', True) if isinstance(c, dict) else False
+            ends.append(end if not (isinstance(c, dict) and by_epoch) else None)
+        return ends

@@ -1,0 +1,31 @@
+# Copyright (c) mmseg-difnet contributors. Licensed under the Apache License 2.0.
+from mmengine.dist import broadcast, get_world_size
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+from mmseg.registry import HOOKS
+
+
+@HOOKS.register_module()
+class SyncBuffersFromRank0Hook(Hook):
+    """Before validation and testing, every rank takes rank 0's buffers (BatchNorm running
+    statistics): those that the checkpoint holds, so the metric describes the saved model.
+
+    With per-process BN (SyncBN run as BN without CUDA, or ``norm_cfg=dict(type='BN')``)
+    each rank updates its own statistics from its own images, so without this each rank
+    would validate a slightly different model and the logged mIoU would match no file.
+    """
+
+    priority = 'VERY_HIGH'
+
+    def _sync(self, runner) -> None:
+        if get_world_size() < 2:
+            return
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        for buf in model.buffers():
+            broadcast(buf, src=0)
+
+    def before_val_epoch(self, runner) -> None:
+        self._sync(runner)
+
+    def before_test_epoch(self, runner) -> None:
+        self._sync(runner)

@@ -1,0 +1,261 @@
+"""Never lose or mix a training run; every bad label caught at every stage. Each test
+reproduces a fault that used to pass silently (or fail deep inside a library)."""
+import os
+import os.path as osp
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+from helpers import ROOT, tiny_cfg
+from mmengine.runner import Runner
+from mmseg.registry import RUNNERS
+from PIL import Image
+
+VOC = ('VOCdevkit', 'VOC2012')
+
+
+def runner_for(data_dir, work_dir, iters, max_iters=None, **cfg_updates):
+    cfg = tiny_cfg(data_dir, work_dir, iters=max_iters or iters)
+    cfg.train_cfg.update(max_iters=iters, val_interval=1000)
+    cfg.default_hooks.checkpoint.interval = 2
+    cfg.update(cfg_updates)
+    return RUNNERS.build(cfg)
+
+
+def test_runner_type_and_safety_hooks_survive_user_custom_hooks(data_dir, tmp_path):
+    runner = runner_for(data_dir, tmp_path, 2,
+                        custom_hooks=[dict(type='EMAHook', momentum=0.001)])
+    names = {type(h).__name__ for h in runner.hooks}
+    assert type(runner).__name__ == 'DifNetRunner'
+    assert {'EMAHook', 'ConfigCheckHook', 'StopOnInvalidLossHook', 'SyncBuffersFromRank0Hook',
+            'SafeCheckpointHook'} <= names
+
+
+def test_checkpoints_are_atomic_with_a_checksum_and_corruption_is_caught(data_dir, tmp_path):
+    runner_for(data_dir, tmp_path, 4).train()
+    for it in (2, 4):
+        assert osp.isfile(tmp_path / f'iter_{it}.pth.sha256')
+    assert not [f for f in os.listdir(tmp_path) if '.tmp' in f]  # no temporary left over
+    # flipped bytes: loading names the file instead of loading silently
+    path = tmp_path / 'iter_4.pth'
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    r = runner_for(data_dir, tmp_path / 'other', 4, load_from=str(path))
+    with pytest.raises(ValueError, match=r"iter_4.pth' is corrupt: its SHA-256"):
+        r.load_checkpoint(str(path))
+    # resume skips the corrupt newest checkpoint for the previous valid one
+    (tmp_path / 'last_checkpoint').write_text('')  # and an empty last_checkpoint is no error
+    r = runner_for(data_dir, tmp_path, 4, resume=True)
+    r.train()
+    assert r.iter == 4
+    log = open(r.logger.log_file).read()
+    assert 'last_checkpoint is empty' in log and 'skipping' in log and 'iter_4.pth' in log
+    assert 'the newest valid checkpoint is' in log and 'iter_2.pth' in log
+
+
+def test_truncated_newest_checkpoint_without_checksum_is_skipped(data_dir, tmp_path):
+    runner_for(data_dir, tmp_path, 4).train()
+    os.remove(tmp_path / 'iter_4.pth.sha256')
+    with open(tmp_path / 'iter_4.pth', 'r+b') as f:
+        f.truncate(1000)
+    r = runner_for(data_dir, tmp_path, 4, resume=True)
+    r.train()  # resumed at 2, trained 3..4 again
+    assert r.iter == 4
+    assert 'skipping' in open(r.logger.log_file).read()
+
+
+def test_a_kill_while_saving_keeps_the_previous_checkpoint(data_dir, tmp_path, monkeypatch):
+    import mmengine.runner.runner as mm_runner
+    runner_for(data_dir, tmp_path, 2, max_iters=4, default_hooks=dict(
+        checkpoint=dict(max_keep_ckpts=1))).train()
+    assert osp.isfile(tmp_path / 'iter_2.pth')
+
+    def killed(checkpoint, filename, **kwargs):  # half a file, then the process dies
+        with open(filename, 'wb') as f:
+            f.write(b'partial')
+        raise KeyboardInterrupt('killed while saving (simulated)')
+
+    monkeypatch.setattr(mm_runner, 'save_checkpoint', killed)
+    r = runner_for(data_dir, tmp_path, 4, resume=True,
+                   default_hooks=dict(checkpoint=dict(max_keep_ckpts=1)))
+    with pytest.raises(KeyboardInterrupt):
+        r.train()
+    assert osp.isfile(tmp_path / 'iter_2.pth') and not osp.isfile(tmp_path / 'iter_4.pth')
+    monkeypatch.undo()
+    r = runner_for(data_dir, tmp_path, 4, resume=True)
+    r.train()
+    assert r.iter == 4
+
+
+def test_resume_with_a_changed_schedule_stops_instead_of_lr_zero(data_dir, tmp_path):
+    runner_for(data_dir, tmp_path, 4).train()
+    r = runner_for(data_dir, tmp_path, 8, max_iters=8, resume=True)
+    with pytest.raises(RuntimeError, match=r'ends at 8 in the config but at 4 in .*iter_4.pth.*'
+                       r'learning rate would stay at its final value'):
+        r.train()
+
+
+def test_resume_after_an_architecture_change_names_the_mismatch(data_dir, tmp_path):
+    runner_for(data_dir, tmp_path, 2).train()
+    cfg_update = dict(model=dict(decode_head=dict(num_classes=5)))
+    cfg = tiny_cfg(data_dir, tmp_path, iters=4)
+    cfg.merge_from_dict(cfg_update)
+    cfg.resume = True
+    cfg.custom_hooks = []  # the class check would fire first; the resume check is the Runner's
+    r = RUNNERS.build(cfg)
+    with pytest.raises(ValueError, match='does not fit this model.*shape mismatches.*Resume '
+                       'only with the config'):
+        r.train()
+
+
+def test_one_training_per_work_dir(data_dir, tmp_path):
+    import fcntl
+    os.makedirs(tmp_path, exist_ok=True)
+    holder = open(tmp_path / '.train.lock', 'a+')
+    holder.write('pid 12345 on elsewhere')
+    holder.flush()
+    fcntl.flock(holder, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a training that is still running
+    with pytest.raises(RuntimeError, match=r'is in use by a running training \(pid 12345 on '
+                       r'elsewhere.*another --work-dir'):
+        runner_for(data_dir, tmp_path, 2).train()
+    holder.close()  # the holder died: its lock is gone with it, the stale file blocks nothing
+    runner_for(data_dir, tmp_path, 2).train()
+    assert osp.isfile(tmp_path / 'iter_2.pth')
+
+
+def test_resume_with_load_from_is_an_error(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, f'{ROOT}/tools/train.py', f'{ROOT}/configs/difnet/difnet_r18_synthetic.py',
+         '--work-dir', 'w', '--resume', '--cfg-options', 'load_from=other/iter_1.pth'],
+        cwd=tmp_path, capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert "load_from='other/iter_1.pth'" in proc.stderr and 'load_from=None' in proc.stderr
+
+
+def test_workers_die_with_their_launcher(tmp_path):
+    """The parent (standing in for torchrun) is killed with SIGKILL; its child, which called
+    die_with_parent as DifNetRunner does under torchrun, ends too instead of training on."""
+    pid_file = tmp_path / 'child.pid'
+    child = ('import os, time; from mmseg_difnet.engine.runner import die_with_parent; '
+             f'die_with_parent(); open({str(pid_file)!r}, "w").write(str(os.getpid())); '
+             'time.sleep(60)')
+    parent = subprocess.Popen([sys.executable, '-c', (
+        f'import subprocess, sys, time; subprocess.Popen([sys.executable, "-c", {child!r}]); '
+        'time.sleep(60)')])
+    for _ in range(200):
+        if pid_file.exists() and pid_file.read_text():
+            break
+        time.sleep(0.1)
+    pid = int(pid_file.read_text())
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    for _ in range(50):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break  # the worker is gone
+        time.sleep(0.1)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        pytest.fail('the child outlived its killed parent')
+
+
+# ---- labels, at every stage ------------------------------------------------------------------
+def copy_data(data_dir, tmp_path):
+    d = tmp_path / 'data'
+    shutil.copytree(data_dir, d)
+    return d
+
+
+def val_runner(d, tmp_path):
+    return Runner.from_cfg(tiny_cfg(str(d), tmp_path / 'w'))
+
+
+def test_out_of_range_validation_label_is_an_error(data_dir, tmp_path):
+    d = copy_data(data_dir, tmp_path)
+    path = d.joinpath(*VOC, 'SegmentationClass', 'syn_val_00001.png')
+    label = np.array(Image.open(path))
+    label[3, 3] = 30  # VOC has 21 classes
+    Image.fromarray(label).save(path)
+    with pytest.raises(ValueError, match=r'validation/test: label values \[30\] in .*'
+                       r'syn_val_00001.png lie outside \[0, 21\)'):
+        val_runner(d, tmp_path).val()
+
+
+def test_16_bit_label_is_checked_before_the_cast(data_dir, tmp_path):
+    from mmseg.registry import DATASETS
+    d = copy_data(data_dir, tmp_path)
+    path = d.joinpath(*VOC, 'SegmentationClass', 'syn_val_00000.png')
+    label = np.array(Image.open(path)).astype(np.uint16)
+    label[5, 5] = 300  # would become 44 after mmseg's cast to uint8
+    Image.fromarray(label).save(path)
+    assert np.array(Image.open(path)).max() == 300
+    dataset = DATASETS.build(tiny_cfg(str(d), tmp_path / 'w').val_dataloader.dataset)
+    with pytest.raises(ValueError, match=r"syn_val_00000.png' stores values \[300\] above 255"):
+        dataset[0]
+
+
+@pytest.mark.parametrize('stage', ['train', 'val'])
+def test_label_of_another_size_than_its_image(data_dir, tmp_path, stage):
+    from mmseg.registry import DATASETS
+    d = copy_data(data_dir, tmp_path)
+    cfg = tiny_cfg(str(d), tmp_path / 'w')
+    name = 'syn_train_00000.png' if stage == 'train' else 'syn_val_00000.png'
+    path = d.joinpath(*VOC, 'SegmentationClass', name)
+    Image.fromarray(np.array(Image.open(path))[:-3]).save(path)
+    dataset = DATASETS.build(cfg.train_dataloader.dataset.datasets[0] if stage == 'train'
+                             else cfg.val_dataloader.dataset)
+    with pytest.raises(ValueError, match=rf"label file .*{name}' is 64×61 pixels but its "
+                       r"image .*is 64×64"):
+        dataset[0]
+
+
+def test_nan_input_and_rgba_array_are_errors(data_dir, tmp_path):
+    from mmseg.apis import inference_model
+    from mmseg.structures import SegDataSample
+    runner = val_runner(data_dir, tmp_path)
+    model = runner.model.eval()
+    x = torch.zeros(1, 3, 64, 64)
+    x[0, 1, 7, 9] = float('nan')
+    with pytest.raises(ValueError, match=r'holds 1 NaN/Inf values'):
+        model.predict(x, [SegDataSample(metainfo=dict(img_shape=(64, 64),
+                                                      ori_shape=(64, 64)))])
+    model.cfg = runner.cfg
+    rgba = np.zeros((64, 64, 4), np.uint8)
+    with pytest.raises(ValueError, match=r'an input image has 4 channels.*COLOR_BGRA2BGR'):
+        inference_model(model, rgba)
+
+
+def test_class_count_checkpoint_error_names_the_fine_tuning_opt_out(data_dir, tmp_path):
+    r = runner_for(data_dir, tmp_path / 'a', 2)
+    r.train()
+    cfg = tiny_cfg(data_dir, tmp_path / 'b')
+    cfg.model.decode_head.num_classes = 21
+    cfg.model.auxiliary_head = None
+    cfg.load_from = str(tmp_path / 'a' / 'iter_2.pth')
+    cfg.model.decode_head.sim_channels = (3, 64, 128, 256)  # another architecture
+    cfg.model.neck.levels = (0, 1, 2, 3)
+    with pytest.raises(ValueError, match=r"check_checkpoint=False"):
+        RUNNERS.build(cfg).train()
+
+
+def test_empty_split_file_is_named(data_dir, tmp_path):
+    d = copy_data(data_dir, tmp_path)
+    split = d.joinpath(*VOC, 'ImageSets', 'Segmentation', 'val.txt')
+    split.write_text('')
+    with pytest.raises(ValueError, match=rf"split file\(s\) \['{split}'\] list no images"):
+        RUNNERS.build(tiny_cfg(str(d), tmp_path / 'w')).val()
+
+
+def test_invalid_loss_hook_warns_nothing(data_dir, tmp_path):
+    import warnings
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        runner_for(data_dir, tmp_path, 1).train()
+    assert not [w for w in caught if 'requires_grad' in str(w.message)]
