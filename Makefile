@@ -3,7 +3,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: env lint test test-fast demo benchmark clean-env
+.PHONY: env lint test test-slow demo benchmark clean-env
 
 $(VENV)/.ready: requirements/constraints.txt tools/setup_env.sh setup.py
 	VENV=$(VENV) bash tools/setup_env.sh
@@ -13,11 +13,11 @@ env: $(VENV)/.ready
 lint: env
 	$(VENV)/bin/ruff check .
 
-test: env lint
-	$(PY) -m pytest tests
-
-test-fast: env  # without the end-to-end runs marked slow
+test: env lint  # everything but the end-to-end runs marked slow: about 5 minutes on 2 cores
 	$(PY) -m pytest tests -m "not slow"
+
+test-slow: env  # the end-to-end runs: torchrun, mim, Runner training and resume (CI runs both)
+	$(PY) -m pytest tests -m slow
 
 demo: env
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash tools/demo.sh

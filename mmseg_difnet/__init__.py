@@ -1,18 +1,20 @@
 """DifNet (Jiang et al., NeurIPS 2018) for MMSegmentation 1.x.
 
-Importing this package registers its modules into ``mmseg.registry.MODELS``.
+Importing this package registers its modules into mmseg's registries.
 """
 from .datasets import LoadAnnotationsChecked, generate_synthetic_voc
-from .engine import ConfigCheckHook, StopOnInvalidLossHook
+from .engine import ConfigCheckHook, DifNetRunner, StopOnInvalidLossHook
+from .evaluation import PerWalkIoUMetric
 from .models import (
-                     DeepLabV2Head,
-                     DiffusionTrace,
-                     DifNetDataPreProcessor,
-                     DifNetEncoderDecoder,
-                     DifNetHead,
-                     DifNetResNet,
-                     RandomWalk,
-                     SimilarityBackbone,
+    CheckedEncoderDecoder,
+    DeepLabV2Head,
+    DiffusionTrace,
+    DifNetDataPreProcessor,
+    DifNetEncoderDecoder,
+    DifNetHead,
+    DifNetResNet,
+    RandomWalk,
+    SimilarityBackbone,
 )
 from .utils import allow_mmengine_checkpoints, explain_pretrained_failures
 from .version import __version__
@@ -21,6 +23,7 @@ allow_mmengine_checkpoints()
 explain_pretrained_failures()
 
 __all__ = ['LoadAnnotationsChecked', 'generate_synthetic_voc', 'ConfigCheckHook',
-           'StopOnInvalidLossHook', 'DeepLabV2Head', 'DifNetDataPreProcessor',
-           'DifNetEncoderDecoder', 'DifNetHead', 'DifNetResNet', 'DiffusionTrace', 'RandomWalk',
+           'DifNetRunner', 'StopOnInvalidLossHook', 'PerWalkIoUMetric',
+           'CheckedEncoderDecoder', 'DeepLabV2Head', 'DiffusionTrace', 'DifNetDataPreProcessor',
+           'DifNetEncoderDecoder', 'DifNetHead', 'DifNetResNet', 'RandomWalk',
            'SimilarityBackbone', '__version__']

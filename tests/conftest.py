@@ -1,5 +1,9 @@
 """Shared fixtures of the test suite."""
+import os.path as osp
+
 import pytest
+from helpers import tiny_cfg
+from mmengine.runner import Runner
 
 from mmseg_difnet.datasets import generate_synthetic_voc
 
@@ -11,3 +15,21 @@ def data_dir(tmp_path_factory):
     d = tmp_path_factory.mktemp('data')
     generate_synthetic_voc(str(d), num_train=8, num_val=2, size=64, seed=5)
     return str(d)
+
+
+@pytest.fixture(scope='session')
+def trained(tmp_path_factory):
+    """Three Runner iterations on generated data; the config and checkpoint are kept."""
+    data_dir = tmp_path_factory.mktemp('data')
+    counts = generate_synthetic_voc(str(data_dir), num_train=6, num_val=3, size=64, seed=1)
+    assert counts == {'train': 6, 'val': 3}
+    cfg = tiny_cfg(str(data_dir), tmp_path_factory.mktemp('work'))
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    metrics = runner.val()
+    cfg_path = osp.join(cfg.work_dir, 'cfg.py')
+    cfg.dump(cfg_path)
+    return dict(cfg=cfg, cfg_path=cfg_path, runner=runner, metrics=metrics,
+                ckpt=osp.join(cfg.work_dir, 'iter_3.pth'),
+                image=osp.join(data_dir, 'VOCdevkit', 'VOC2012', 'JPEGImages',
+                               'syn_val_00000.jpg'))

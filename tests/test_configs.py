@@ -73,6 +73,7 @@ def test_reference_protocol_configs_set_every_switch():
         assert pre.type == 'DifNetDataPreProcessor' and pre.test_cfg.size == (505, 505)
 
 
+@pytest.mark.slow
 def test_difnet_r50_voc_trains_one_iteration(tmp_path):
     data = tmp_path / 'data'
     generate_synthetic_voc(str(data), num_train=4, num_val=1, size=160, seed=3)

@@ -15,6 +15,7 @@ import os.path as osp
 import subprocess
 import sys
 
+import pytest
 import torch
 from helpers import ROOT
 
@@ -56,6 +57,7 @@ def load(path):
     return torch.load(path)
 
 
+@pytest.mark.slow
 def test_two_cpu_processes_agree_with_each_other_and_with_one(tmp_path):
     train(tmp_path, f'python {ROOT}/tools/generate_synthetic_voc.py --out '
           'data/synthetic_voc --train 16 --val 2 --size 64')
@@ -90,6 +92,7 @@ def test_two_cpu_processes_agree_with_each_other_and_with_one(tmp_path):
             assert abs(torch.sigmoid(r0[key]) - torch.sigmoid(single[key])) < 1e-4, key
 
 
+@pytest.mark.slow
 def test_validation_during_training_evaluates_the_saved_checkpoint(tmp_path):
     """With per-process BN each rank's running statistics drift apart; the metric logged
     during a 2-process training must describe the checkpoint (rank 0's buffers) on every

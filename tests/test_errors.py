@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
-from mmseg.registry import HOOKS, MODELS
+from mmseg.registry import DATASETS, HOOKS, MODELS
 
 from mmseg_difnet.models.random_walk import propagate, transition_matrix
 
@@ -77,10 +77,9 @@ def test_unreadable_label_file_is_named(data_dir, tmp_path):
     shutil.copytree(data_dir, d)
     bad = d / 'VOCdevkit' / 'VOC2012' / 'SegmentationClass' / 'syn_val_00001.png'
     bad.write_bytes(b'not a png')
-    cfg = tiny_cfg(str(d), tmp_path / 'w')
-    runner = Runner.from_cfg(cfg)
+    dataset = DATASETS.build(tiny_cfg(str(d), tmp_path / 'w').val_dataloader.dataset)
     with pytest.raises(OSError, match=r"cannot read the label file '.*syn_val_00001.png'"):
-        runner.val()
+        dataset[1]
 
 
 def test_unreadable_image_file_is_named(data_dir, tmp_path):
@@ -88,9 +87,9 @@ def test_unreadable_image_file_is_named(data_dir, tmp_path):
     d = tmp_path / 'data'
     shutil.copytree(data_dir, d)
     (d / 'VOCdevkit' / 'VOC2012' / 'JPEGImages' / 'syn_val_00000.jpg').write_bytes(b'x')
-    runner = Runner.from_cfg(tiny_cfg(str(d), tmp_path / 'w'))
+    dataset = DATASETS.build(tiny_cfg(str(d), tmp_path / 'w').val_dataloader.dataset)
     with pytest.raises(AssertionError, match=r'failed to load image: .*syn_val_00000.jpg'):
-        runner.val()
+        dataset[0]
 
 
 def test_missing_data_root(tmp_path):

@@ -5,32 +5,11 @@ import copy
 import os.path as osp
 
 import numpy as np
-import pytest
 import torch
-from helpers import batch, tiny_cfg
+from helpers import batch
 from mmengine.config import ConfigDict
 from mmengine.runner import Runner
 from PIL import Image
-
-from mmseg_difnet.datasets import generate_synthetic_voc
-
-
-@pytest.fixture(scope='module')
-def trained(tmp_path_factory):
-    """Three Runner iterations on generated data; the config and checkpoint are kept."""
-    data_dir = tmp_path_factory.mktemp('data')
-    counts = generate_synthetic_voc(str(data_dir), num_train=6, num_val=3, size=64, seed=1)
-    assert counts == {'train': 6, 'val': 3}
-    cfg = tiny_cfg(str(data_dir), tmp_path_factory.mktemp('work'))
-    runner = Runner.from_cfg(cfg)
-    runner.train()
-    metrics = runner.val()
-    cfg_path = osp.join(cfg.work_dir, 'cfg.py')
-    cfg.dump(cfg_path)
-    return dict(cfg=cfg, cfg_path=cfg_path, runner=runner, metrics=metrics,
-                ckpt=osp.join(cfg.work_dir, 'iter_3.pth'),
-                image=osp.join(data_dir, 'VOCdevkit', 'VOC2012', 'JPEGImages',
-                               'syn_val_00000.jpg'))
 
 
 def test_runner_trains_and_validates(trained):

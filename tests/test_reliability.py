@@ -23,6 +23,7 @@ def train(data_dir, work_dir, iters, max_iters, resume=False):
     return runner
 
 
+@pytest.mark.slow
 def test_resume_continues_exactly(data_dir, tmp_path):
     assert 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD' not in os.environ
     full = train(data_dir, tmp_path / 'full', 4, 4)

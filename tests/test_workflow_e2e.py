@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 
+import pytest
 from helpers import ROOT
 
 BIN = osp.dirname(sys.executable)
@@ -32,6 +33,7 @@ def short_run(iters):
             'train_dataloader.batch_size=2')
 
 
+@pytest.mark.slow
 def test_train_sh_then_mim_test(tmp_path):
     generate_data(tmp_path, 8, 4)
     cfg = f'{ROOT}/configs/difnet/difnet_r18_synthetic.py'
@@ -44,6 +46,7 @@ def test_train_sh_then_mim_test(tmp_path):
     assert miou and 0.0 <= float(miou[-1]) <= 100.0, out[-2000:]
 
 
+@pytest.mark.slow
 def test_mim_train(tmp_path):
     """`mim train mmseg CONFIG` (mmseg's own tools/train.py) finds the plugin on its own."""
     generate_data(tmp_path, 4, 2)

@@ -22,6 +22,9 @@ def parse_args():
     parser.add_argument('--out', help='the dir to save the predictions')
     parser.add_argument('--show-dir', help='the dir to save painted predictions')
     parser.add_argument('--tta', action='store_true', help='test-time augmentation')
+    parser.add_argument('--per-walk', action='store_true',
+                        help='DifNet: also the mIoU of the score map x, the seed s and every '
+                        'walk output y_t (= --cfg-options model.test_cfg.per_walk=True)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override settings of the config, key=value')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -36,6 +39,8 @@ def main():
     args = parse_args()
     cfg = load_config(args.config, args.launcher, args.cfg_options, args.work_dir)
     cfg.load_from = args.checkpoint
+    if args.per_walk:
+        cfg.model.setdefault('test_cfg', {})['per_walk'] = True
     if args.show_dir:
         hook = cfg.default_hooks.visualization
         hook.update(draw=True, show=False)

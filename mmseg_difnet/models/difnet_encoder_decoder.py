@@ -4,7 +4,8 @@ import math
 
 import torch
 from mmseg.registry import MODELS
-from mmseg.utils import ConfigType
+from mmseg.structures import SegDataSample
+from mmseg.utils import ConfigType, OptSampleList, SampleList
 from torch import Tensor
 
 from .checked_encoder_decoder import CheckedEncoderDecoder
@@ -40,6 +41,34 @@ class DifNetEncoderDecoder(CheckedEncoderDecoder):
                 f'(neck.levels={levels}) but the decode head has {walks} walks '
                 f'(decode_head.sim_channels={self.decode_head.sim_channels}); give one '
                 'sim_channels entry per level.')
+
+    def predict(self, inputs: Tensor, data_samples: OptSampleList = None) -> SampleList:
+        """mmseg's prediction; with ``test_cfg.per_walk=True`` each sample also gets the
+        prediction of every stage (x, s, y1 .. yT) as ``pred_stage_<name>``, resized exactly
+        as the final output, for :class:`PerWalkIoUMetric` (the paper's Fig. 4 as numbers)."""
+        if not self.test_cfg.get('per_walk', False):
+            return super().predict(inputs, data_samples)
+        if self.test_cfg.get('mode', 'whole') != 'whole':
+            raise ValueError(
+                f"DifNet: test_cfg.per_walk=True needs test_cfg.mode='whole' (got "
+                f"{self.test_cfg.get('mode')!r}): a sliding window has no single trace.")
+        self._check(inputs, data_samples, 'validation/test')
+        if data_samples is None:
+            shape = inputs.shape[2:]
+            data_samples = [SegDataSample(metainfo=dict(
+                ori_shape=shape, img_shape=shape, pad_shape=shape, padding_size=[0] * 4))
+                for _ in range(inputs.shape[0])]
+        metas = [s.metainfo for s in data_samples]
+        stages = self.decode_head.trace(self.extract_feat(inputs)).stages()
+        results = self.postprocess_result(
+            self.decode_head.predict_by_feat(stages[f'y{self.decode_head.num_walks}'], metas),
+            data_samples)  # exactly mmseg's whole-image prediction from y_T
+        for name, logits in stages.items():
+            out = self.postprocess_result(self.decode_head.predict_by_feat(logits, metas),
+                                          [SegDataSample(metainfo=m) for m in metas])
+            for res, o in zip(results, out):
+                res.set_field(o.pred_sem_seg, f'pred_stage_{name}')
+        return results
 
     def extract_feat(self, inputs: Tensor) -> list:
         """Seed features followed by the similarity levels."""

@@ -5,7 +5,7 @@ NeurIPS 2018, https://arxiv.org/abs/1805.08015).
 Shapes: B batch, K classes, (h, w) the score map's grid (output stride 8), g = grid_scale,
 T walks, N = (h·g)(w·g) diffusion nodes.
 """
-from typing import List, NamedTuple, Sequence, Tuple
+from typing import Dict, List, NamedTuple, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -41,6 +41,10 @@ class DiffusionTrace(NamedTuple):
     M: Tensor  # importance map (B, 1, h, w)
     s: Tensor  # seed M·x on the diffusion grid (B, K, h·g, w·g)
     y: List[Tensor]  # y_1 .. y_T, each (B, K, h·g, w·g); y[-1] is the output
+
+    def stages(self) -> Dict[str, Tensor]:
+        """x, s, y1 .. yT by name: the rows of the per-walk evaluation (Fig. 4)."""
+        return {'x': self.x, 's': self.s, **{f'y{t + 1}': y for t, y in enumerate(self.y)}}
 
     @property
     def E(self) -> Tensor:

@@ -1,0 +1,3 @@
+from .per_walk_metric import PerWalkIoUMetric
+
+__all__ = ['PerWalkIoUMetric']

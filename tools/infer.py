@@ -1,0 +1,80 @@
+"""Segment one's own image with a trained model: the colour overlay, and with --sheet the
+diffusion study (Fig. 2-4, Table 3) of that image.
+
+    python tools/infer.py CONFIG CHECKPOINT IMAGE [--out DIR] [--sheet] [--device cpu]
+
+Writes DIR/<image>_pred.png (class indices), DIR/<image>_overlay.png and, with --sheet,
+DIR/<image>_study/summary.png. mmseg's ``MMSegInferencer(model=CONFIG, weights=CHECKPOINT)``
+works as well (the configs import this package).
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+import mmcv
+import numpy as np
+from mmengine.config import Config
+from mmseg.apis import inference_model, init_model
+from PIL import Image
+
+from mmseg_difnet.engine.config_check_hook import check_checkpoint_fits
+from mmseg_difnet.utils import sync_bn_to_bn
+from mmseg_difnet.visualization import diffusion_study as ds
+
+
+def fail(message: str) -> None:
+    print(f'infer.py: {message}', file=sys.stderr)
+    sys.exit(2)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('config')
+    parser.add_argument('checkpoint')
+    parser.add_argument('image')
+    parser.add_argument('--out', default='work_dirs/infer')
+    parser.add_argument('--sheet', action='store_true',
+                        help='also write the diffusion study of the image (DifNet models)')
+    parser.add_argument('--device', default='cpu')
+    args = parser.parse_args(argv)
+    image = mmcv.imread(args.image) if osp.isfile(args.image) else None  # BGR
+    if image is None:
+        fail(f'cannot read the image {args.image!r}: not a file, or not an image that '
+             'OpenCV can decode (JPEG, PNG, BMP, TIFF, ...).')
+    if not osp.isfile(args.checkpoint):
+        fail(f'no checkpoint file {args.checkpoint!r}.')
+    cfg = Config.fromfile(args.config)
+    sync_bn_to_bn(cfg)  # one image, one process
+    for key in ('backbone', 'neck'):  # the checkpoint holds every weight: download nothing
+        bb = cfg.model.get(key)
+        if bb is not None:
+            bb.get('backbone', bb).init_cfg = None
+    model = init_model(cfg, device=args.device)
+    if args.sheet and not hasattr(model.decode_head, 'trace'):
+        fail(f'--sheet: {args.config} has a {type(model.decode_head).__name__}, not a DifNet '
+             'head: there is no diffusion to show. Drop --sheet, or use a DifNet config.')
+    try:
+        check_checkpoint_fits(args.checkpoint, model)
+    except ValueError as e:
+        fail(str(e))
+    model = init_model(cfg, args.checkpoint, device=args.device)
+    result = inference_model(model, image)
+    pred = result.pred_sem_seg.data[0].cpu().numpy().astype(np.uint8)
+    palette = ds.palette_of(model)
+    os.makedirs(args.out, exist_ok=True)
+    name = osp.splitext(osp.basename(args.image))[0]
+    Image.fromarray(pred).save(osp.join(args.out, f'{name}_pred.png'))
+    colour = palette[np.clip(pred, 0, len(palette) - 1)]
+    overlay = (0.5 * image[..., ::-1] + 0.5 * colour).astype(np.uint8)
+    Image.fromarray(overlay).save(osp.join(args.out, f'{name}_overlay.png'))
+    print(f'prediction: {osp.join(args.out, name)}_pred.png, overlay: '
+          f'{osp.join(args.out, name)}_overlay.png')
+    if args.sheet:
+        paths = ds.write_figures(ds.study(model, image), image,
+                                 osp.join(args.out, f'{name}_study'), palette)
+        print(f'diffusion sheet: {paths["summary"]}')
+
+
+if __name__ == '__main__':
+    main()
