@@ -3,7 +3,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: env lint test test-slow demo benchmark clean-env
+.PHONY: env lint test test-slow demo study benchmark clean-env
 
 $(VENV)/.ready: requirements/constraints.txt tools/setup_env.sh setup.py
 	VENV=$(VENV) bash tools/setup_env.sh
@@ -21,6 +21,9 @@ test-slow: env  # the end-to-end runs: torchrun, mim, Runner training and resume
 
 demo: env
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash tools/demo.sh
+
+study: env  # the demo for 3 training seeds: benchmarks/demo_study.json (about 30 minutes)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash tools/demo_study.sh
 
 benchmark: env  # Table 4, training step, FLOPs, diffusion: benchmarks/<device>.json
 	$(PY) tools/benchmark.py

@@ -96,6 +96,7 @@ def tiny_cfg(data_dir, work_dir, iters=3):
     cfg.default_hooks.checkpoint.interval = iters
     cfg.default_hooks.logger.interval = 1
     cfg.norm_cfg = None
+    cfg.model.data_preprocessor.size = (64, 64)  # the tests' images
     # one process on CPU: plain BN (the tools do the same when no GPU is present)
     for bn in (cfg.model.backbone, cfg.model.neck.backbone, cfg.model.decode_head):
         bn.norm_cfg = dict(type='BN', requires_grad=True)

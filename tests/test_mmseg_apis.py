@@ -81,7 +81,7 @@ def test_auxiliary_head_reads_seed_stages(trained):
     from mmseg.registry import MODELS
     cfg = copy.deepcopy(trained['cfg'].model)
     cfg.auxiliary_head = dict(
-        type='FCNHead', in_channels=256, in_index=2, channels=32, num_convs=1,
+        type='FCNHead', in_channels=128, in_index=2, channels=32, num_convs=1,  # stage 3
         concat_input=False, dropout_ratio=0.1, num_classes=21,
         norm_cfg=dict(type='BN', requires_grad=True), align_corners=False,
         loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.4))

@@ -1,11 +1,14 @@
 # Copyright (c) mmseg-difnet contributors. Licensed under the Apache License 2.0.
-"""A small synthetic segmentation dataset in exactly the VOC 2012 + SBD-aug layout.
+"""A small synthetic segmentation dataset in exactly the VOC 2012 + SBD-aug layout, built so
+that the seed branch alone cannot recover what pixel similarity can.
 
-Every image is a textured background with a few objects of four classes (VOC ids 1, 7, 12,
-15: aeroplane, car, dog, person). The class is given by the object's colour family, but the
-objects are thin or irregular (rings, bars, blobs) and their interiors carry texture close to
-the background's, so a stride-8 classifier finds coarse, fragmented seeds and the extent and
-boundaries of each object have to come from pixel similarity: the job of the diffusion.
+Every image is tiled into irregular regions (a Voronoi partition with wavy boundaries), each
+of its own random colour and texture. Some regions are objects of one of four classes (VOC
+ids 1, 7, 12, 15: aeroplane, car, dog, person): the class is told by a small cue, a square
+of the class's colour at the region's centre, and nothing else; the label covers the whole
+region. Colour says nothing about the class, so a classifier must carry the cue's class to
+the region's exact, irregular extent: a stride-8 score map blurs it, while diffusion along
+colour similarity can follow it. Background regions have no cue.
 """
 import os
 import os.path as osp
@@ -15,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 CLASS_IDS = (1, 7, 12, 15)
-# mean RGB colour of each class; objects vary around it
+# colour of each class's cue (the only thing that tells the class)
 CLASS_COLOURS = {1: (200, 60, 50), 7: (60, 170, 70), 12: (60, 80, 200), 15: (210, 190, 60)}
 
 
@@ -42,44 +45,32 @@ def _smooth_noise(rng: np.random.Generator, h: int, w: int, cell: int) -> np.nda
     return np.asarray(img, np.float32)[cell:cell + h, cell:cell + w] / 255.0
 
 
-def _shape_mask(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    cy, cx = rng.uniform(0.2, 0.8) * h, rng.uniform(0.2, 0.8) * w
-    r = rng.uniform(0.12, 0.3) * min(h, w)
-    kind = rng.integers(3)
-    if kind == 0:  # ring
-        d = np.hypot(yy - cy, xx - cx)
-        return (d < r) & (d > r * rng.uniform(0.45, 0.7))
-    if kind == 1:  # rotated bar
-        a = rng.uniform(0, np.pi)
-        u = (xx - cx) * np.cos(a) + (yy - cy) * np.sin(a)
-        v = -(xx - cx) * np.sin(a) + (yy - cy) * np.cos(a)
-        return (np.abs(u) < r * 1.4) & (np.abs(v) < r * rng.uniform(0.15, 0.35))
-    # blob: a circle with a wavy radius
-    ang = np.arctan2(yy - cy, xx - cx)
-    k, phase = rng.integers(3, 6), rng.uniform(0, 2 * np.pi)
-    return np.hypot(yy - cy, xx - cx) < r * (1 + 0.35 * np.sin(k * ang + phase))
-
-
 def make_sample(rng: np.random.Generator, size: int):
     """One (image (size, size, 3) uint8 RGB, label (size, size) uint8) pair."""
     h = w = size
-    base = rng.uniform(90, 170, 3)
-    tex = _smooth_noise(rng, h, w, 6)[..., None] - 0.5
-    img = base + 90 * tex * rng.uniform(0.5, 1.0, 3)
+    n = int(rng.integers(5, 9))
+    centres = rng.uniform(0.1, 0.9, (n, 2)) * size
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    # wavy boundaries: distances to the centres perturbed by smooth noise
+    dist = np.stack([np.hypot(yy - cy, xx - cx) for cy, cx in centres])
+    dist += 0.18 * size * np.stack([_smooth_noise(rng, h, w, max(size // 8, 2)) for _ in
+                                    range(n)])
+    region = dist.argmin(0)
+    colours = rng.uniform(40, 215, (n, 3))
+    img = colours[region] + 35 * (_smooth_noise(rng, h, w, 4)[..., None] - 0.5)
     label = np.zeros((h, w), np.uint8)
-    for _ in range(rng.integers(1, 4)):
+    cue = max(size // 24, 2)  # half side of the cue square
+    for r in rng.permutation(n)[:int(rng.integers(1, 4))]:
         cls = int(rng.choice(CLASS_IDS))
-        mask = _shape_mask(rng, h, w)
-        colour = np.array(CLASS_COLOURS[cls]) + rng.normal(0, 15, 3)
-        obj_tex = _smooth_noise(rng, h, w, 4)[..., None] - 0.5
-        # the interior is only partly the class colour: patches fall back towards the
-        # background, so that the object has to be completed from its similar neighbours
-        blend = np.clip(0.55 + 1.6 * (_smooth_noise(rng, h, w, 8) - 0.5), 0.15, 1)[..., None]
-        obj = blend * colour + (1 - blend) * img + 40 * obj_tex
-        img = np.where(mask[..., None], obj, img)
-        label[mask] = cls
-    img = img + rng.normal(0, 6, img.shape)
+        inside = region == r
+        if inside.sum() < (2 * cue + 1) ** 2 * 3:
+            continue  # too small to hold a cue
+        ys, xs = np.nonzero(inside)  # the cue sits at the region pixel nearest its mean
+        k = np.argmin((ys - ys.mean()) ** 2 + (xs - xs.mean()) ** 2)
+        cy, cx = int(ys[k]), int(xs[k])
+        img[max(cy - cue, 0):cy + cue + 1, max(cx - cue, 0):cx + cue + 1] = CLASS_COLOURS[cls]
+        label[inside] = cls
+    img = img + rng.normal(0, 5, img.shape)
     # unlike VOC, no boundary band is ignored: boundaries are what diffusion should get right
     return np.clip(img, 0, 255).astype(np.uint8), label
 
