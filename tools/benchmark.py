@@ -284,9 +284,11 @@ def main():
                         help=argparse.SUPPRESS)  # one diffusion case, in this process
     args = parser.parse_args()
     if args.case:
+        torch.set_flush_denormal(True)
         impl, N, mode = args.case
         print(json.dumps(diffusion_case(impl, int(N), mode, args.device)))
         return
+    torch.set_flush_denormal(True)  # as DifNetRunner does for training and testing
     device = torch.device(args.device)
     name = (torch.cuda.get_device_name(device) if device.type == 'cuda' else
             f'CPU, {os.cpu_count()} cores, {platform.processor() or platform.machine()}')

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 DATA=data/synthetic_voc
 OUT=${DEMO_WORK_DIR:-work_dirs/demo}
 NPROC=${NPROC:-2}
-ITERS=${DEMO_ITERS:-600}
+ITERS=${DEMO_ITERS:-400}
 SEED=${SEED:-0}
 start=$(date +%s)
 mkdir -p "$OUT"
