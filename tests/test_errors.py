@@ -102,10 +102,11 @@ def test_missing_data_root(tmp_path):
 
 
 def test_checkpoint_of_another_architecture(data_dir, tmp_path):
-    deeplab = MODELS.build(difnet_cfg(depth=18)).state_dict()  # 4 classes, not 21
-    ckpt = tmp_path / 'other.pth'
-    torch.save({'state_dict': {k: v for k, v in deeplab.items() if 'neck' not in k}}, ckpt)
     cfg = tiny_cfg(data_dir, tmp_path / 'w')
+    other = MODELS.build(dict(cfg.model, decode_head=dict(cfg.model.decode_head,
+                                                          num_classes=4))).state_dict()
+    ckpt = tmp_path / 'other.pth'  # 4 classes, not 21, and no similarity branch
+    torch.save({'state_dict': {k: v for k, v in other.items() if 'neck' not in k}}, ckpt)
     cfg.load_from = str(ckpt)
     with pytest.raises(ValueError, match=r'does not fit this model .* missing keys 120 '
                        r'\(neck.backbone.bn1.bias, .*shape mismatches 13 '

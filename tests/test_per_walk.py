@@ -7,6 +7,7 @@ import os.path as osp
 import pytest
 import torch
 from helpers import tiny_cfg
+from mmengine.runner import Runner
 from mmseg.registry import RUNNERS
 
 
@@ -15,7 +16,7 @@ def test_per_walk_table_in_one_test_pass(trained, tmp_path):
     cfg.work_dir = str(tmp_path)
     cfg.load_from = trained['ckpt']
     cfg.model.test_cfg = dict(mode='whole', per_walk=True)  # the one switch (or --per-walk)
-    runner = RUNNERS.build(cfg)
+    runner = Runner.from_cfg(cfg)  # mmseg's tools/test.py (mim test) builds the plain Runner
     runner.load_or_resume()
     g = torch.Generator().manual_seed(0)
     head = runner.model.decode_head

@@ -24,16 +24,20 @@ if [ ! -f "$DATA/VOCdevkit/VOC2012/ImageSets/Segmentation/val.txt" ] || \
 fi
 for model in difnet deeplabv2; do
   cfg=configs/difnet/${model}_r18_synthetic.py
-  echo "==> training $model ($cfg, $ITERS iterations, $NPROC processes, seed $SEED); log: $OUT/$model.train.log"
-  set +e
-  PORT=${PORT:-29517} tools/train.sh "$cfg" "$NPROC" --work-dir "$OUT/$model" \
-    --cfg-options train_cfg.max_iters="$ITERS" train_cfg.val_interval="$ITERS" \
-    default_hooks.checkpoint.interval="$ITERS" param_scheduler.0.end="$ITERS" \
-    randomness.seed="$SEED" 2>&1 | tee "$OUT/$model.train.log" \
-    | { grep --line-buffered -E "Iter\(train\)|mIoU:" | sed -u -E 's/^.* - INFO - //; s/  data_time: [0-9.]+//; s/  (decode|aux)\.[a-z_]+: [0-9.]+//g'; true; }
-  status=${PIPESTATUS[0]}
-  set -e
-  [ "$status" = 0 ] || { tail -30 "$OUT/$model.train.log"; exit 1; }
+  if [ "${REUSE:-0}" = 1 ] && [ -f "$OUT/$model/iter_$ITERS.pth" ]; then
+    echo "==> reusing $OUT/$model/iter_$ITERS.pth (REUSE=1)"
+  else
+    echo "==> training $model ($cfg, $ITERS iterations, $NPROC processes, seed $SEED); log: $OUT/$model.train.log"
+    set +e
+    PORT=${PORT:-29517} tools/train.sh "$cfg" "$NPROC" --work-dir "$OUT/$model" \
+      --cfg-options train_cfg.max_iters="$ITERS" train_cfg.val_interval="$ITERS" \
+      default_hooks.checkpoint.interval="$ITERS" param_scheduler.0.end="$ITERS" \
+      randomness.seed="$SEED" 2>&1 | tee "$OUT/$model.train.log" \
+      | { grep --line-buffered -E "Iter\(train\)|mIoU:" | sed -u -E 's/^.* - INFO - //; s/  data_time: [0-9.]+//; s/  (decode|aux)\.[a-z_]+: [0-9.]+//g'; true; }
+    status=${PIPESTATUS[0]}
+    set -e
+    [ "$status" = 0 ] || { tail -30 "$OUT/$model.train.log"; exit 1; }
+  fi
   opts=()
   [ "$model" = difnet ] && opts=(--cfg-options model.test_cfg.per_walk=True)
   echo "==> mim test mmseg $cfg --checkpoint $OUT/$model/iter_$ITERS.pth ${opts[*]}"

@@ -9,6 +9,6 @@ OUT=${STUDY_WORK_DIR:-work_dirs/demo_study}
 SEEDS=${SEEDS:-0 1 2}
 for seed in $SEEDS; do
   echo "==> seed $seed"
-  SEED=$seed DEMO_WORK_DIR="$OUT/seed$seed" bash tools/demo.sh
+  REUSE=1 SEED=$seed DEMO_WORK_DIR="$OUT/seed$seed" bash tools/demo.sh  # resumable
 done
 python tools/demo_table.py --study "$OUT" --json benchmarks/demo_study.json

@@ -10,7 +10,7 @@ import os.path as osp
 import statistics
 from typing import Dict, List, Optional
 
-import torch
+from mmseg_difnet.visualization import walk_params_from_checkpoint
 
 MODELS = (('DeepLabV2 (Sim-Deeplab)', 'deeplabv2'), ('DifNet', 'difnet'))
 STAGES = ('x', 's', 'y1', 'y2', 'y3', 'y4', 'y5')
@@ -30,9 +30,7 @@ def latest_test_metrics(test_dir: str) -> Dict[str, float]:
 def walk_params(work_dir: str) -> Dict[str, List[float]]:
     """μ_t and β_t of the DifNet checkpoint of a demo run."""
     ckpt = sorted(glob.glob(osp.join(work_dir, 'difnet', 'iter_*.pth')))[-1]
-    state = torch.load(ckpt, map_location='cpu')['state_dict']
-    return {name: [torch.sigmoid(state[f'decode_head.walks.{t}.{name}_logit']).item()
-                   for t in range(5)] for name in ('mu', 'beta')}
+    return walk_params_from_checkpoint(ckpt)
 
 
 def run_results(work_dir: str) -> Dict:

@@ -1,7 +1,7 @@
 # DifNet-50 on mmseg's VOC-aug 40k recipe (512×512 crops, lr 0.01, 4 GPUs × 4), to compare
 # with mmseg's model-zoo rows (deeplabv3_r50-d8_4xb4-40k_voc12aug-512x512.py and friends).
 _base_ = [
-    '../_base_/models/difnet_r50-d8.py', 'mmseg::_base_/datasets/pascal_voc12_aug.py',
+    '../_base_/models/difnet_r50-d8.py', '../_base_/datasets/voc12aug_512x512.py',
     '../_base_/default_runtime.py', 'mmseg::_base_/schedules/schedule_40k.py'
 ]
 crop_size = (512, 512)

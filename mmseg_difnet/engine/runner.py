@@ -148,11 +148,6 @@ class DifNetRunner(Runner):
         present = {h.get('type') for h in hooks if isinstance(h, dict)}
         hooks += [dict(type=t) for t in SAFETY_HOOKS if t not in present]
         cfg.custom_hooks = hooks
-        if (cfg.get('model', {}).get('test_cfg') or {}).get('per_walk'):
-            for key in ('val_evaluator', 'test_evaluator'):  # the per-walk table
-                ev = cfg.get(key)
-                if isinstance(ev, dict) and ev.get('type') == 'IoUMetric':
-                    ev['type'] = 'PerWalkIoUMetric'
         ckpt = (cfg.get('default_hooks') or {}).get('checkpoint')
         if ckpt and ckpt.get('type') in ('CheckpointHook', CheckpointHook):
             ckpt['type'] = 'SafeCheckpointHook'

@@ -23,8 +23,8 @@ class PerWalkIoUMetric(IoUMetric):
     The model writes one prediction per stage (``model.test_cfg.per_walk=True``: x, s and each
     y_t, resized exactly as the final output); this metric adds ``mIoU_x``, ``mIoU_s``,
     ``mIoU_y1`` .. ``mIoU_yT`` to the usual metrics and logs them as a table. ``mIoU_yT``
-    equals ``mIoU``: y_T is the output. ``DifNetRunner`` swaps ``IoUMetric`` for this one
-    when ``per_walk`` is on.
+    equals ``mIoU``: y_T is the output. Without per-stage predictions it is exactly mmseg's
+    ``IoUMetric``, so the project's dataset bases use it, and ``per_walk`` is the one switch.
     """
 
     def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
@@ -38,9 +38,7 @@ class PerWalkIoUMetric(IoUMetric):
             stages = {k[len(STAGE_PREFIX):]: v['data'].squeeze() for k, v in sample.items()
                       if k.startswith(STAGE_PREFIX)}
             if not stages:
-                raise KeyError(
-                    'PerWalkIoUMetric: the model wrote no per-stage predictions; set '
-                    'model.test_cfg.per_walk=True (a DifNet model, whole inference).')
+                continue  # per_walk off, or not a DifNet: exactly mmseg's IoUMetric
             per_stage = {name: self.intersect_and_union(pred, label.to(pred), num_classes,
                                                         self.ignore_index)
                          for name, pred in stages.items()}
@@ -48,8 +46,8 @@ class PerWalkIoUMetric(IoUMetric):
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
         metrics = super().compute_metrics([r[:4] for r in results])
-        names = sorted(results[0][4], key=_stage_order) if results and len(results[0]) > 4 \
-            else []
+        names = sorted(results[0][4], key=_stage_order) \
+            if results and all(len(r) > 4 for r in results) else []
         rows = []
         for name in names:
             areas = [sum(r[4][name][j] for r in results) for j in range(4)]

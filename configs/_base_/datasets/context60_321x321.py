@@ -23,3 +23,6 @@ test_pipeline = [
 train_dataloader = dict(batch_size=4, dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
+# mmseg's IoUMetric, plus the per-walk rows when model.test_cfg.per_walk=True (DifNet)
+val_evaluator = dict(type='PerWalkIoUMetric')
+test_evaluator = val_evaluator

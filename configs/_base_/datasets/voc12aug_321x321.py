@@ -38,3 +38,6 @@ train_dataloader = dict(
         ]))
 val_dataloader = dict(dataset=dict(data_root=data_root, pipeline=test_pipeline))
 test_dataloader = val_dataloader
+# mmseg's IoUMetric, plus the per-walk rows when model.test_cfg.per_walk=True (DifNet)
+val_evaluator = dict(type='PerWalkIoUMetric')
+test_evaluator = val_evaluator
