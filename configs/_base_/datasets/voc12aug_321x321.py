@@ -1,4 +1,5 @@
-# VOC 2012 + SBD aug with the DifNet paper's augmentation (Sec. 5.1 and the authors' code):
+# VOC 2012 + SBD aug with the DifNet paper's augmentation (Sec. 5.1; sdujump/DifNet main.py:54,
+# dataset.py:38 and 54-66):
 # random scale in {0.5, 0.6, ..., 1.4}, random crop / pad to 321×321, horizontal flip;
 # validation on whole images without resizing, padded black and centred to 505×505 by the
 # model's DifNetDataPreProcessor. Crops are padded at the bottom right (the reference pads at

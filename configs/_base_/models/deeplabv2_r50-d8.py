@@ -35,6 +35,7 @@ model = dict(
         norm_cfg=norm_cfg,
         align_corners=False,
         # row 6: the mean over labelled pixels, as the reference's nn.CrossEntropyLoss
+        # (sdujump/DifNet basic_function.py:62)
         loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0,
                          avg_non_ignore=True)),
     train_cfg=dict(),

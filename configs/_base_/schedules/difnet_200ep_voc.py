@@ -7,7 +7,7 @@ optim_wrapper = dict(optimizer=dict(type='SGD', lr=2.5e-3, momentum=0.9, weight_
 param_scheduler = [
     dict(type='PolyLR', eta_min=0.0, power=0.9, begin=0, end=max_iters, by_epoch=False)
 ]
-# row 13: the last iteration is the model (the reference keeps the best of 200 validations:
-# default_hooks.checkpoint.save_best='mIoU')
+# row 13: the last iteration is the model (the reference keeps the best of 200 validations,
+# sdujump/DifNet main.py:167-170: default_hooks.checkpoint.save_best='mIoU')
 train_cfg = dict(max_iters=max_iters, val_interval=13000)
 default_hooks = dict(checkpoint=dict(interval=13000))
