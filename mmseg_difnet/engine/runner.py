@@ -247,12 +247,9 @@ class DifNetRunner(Runner):
     def resume(self, filename: str, *args, **kwargs) -> None:
         model = self.model.module if is_model_wrapper(self.model) else self.model
         check_checkpoint_fits(filename, model, resume=True)  # before the optimizer state
-        planned = self._planned_scheduler_ends()
+        planned = [self._planned_end(s) for s in self._flat_schedulers()]
         super().resume(filename, *args, **kwargs)
-        schedulers = self.param_schedulers
-        if isinstance(schedulers, dict):
-            schedulers = [s for group in schedulers.values() for s in group]
-        for i, (scheduler, end) in enumerate(zip(schedulers or [], planned)):
+        for i, (scheduler, end) in enumerate(zip(self._flat_schedulers(), planned)):
             if end is not None and getattr(scheduler, 'end', end) != end:
                 raise RuntimeError(
                     f'param_scheduler[{i}] ({type(scheduler).__name__}) ends at {end} in the '
@@ -262,13 +259,17 @@ class DifNetRunner(Runner):
                     'param_scheduler, or start a new run from this checkpoint with the new '
                     'schedule: --cfg-options load_from=<checkpoint> without --resume.')
 
-    def _planned_scheduler_ends(self) -> List[Optional[int]]:
-        cfgs = self.param_schedulers
-        if isinstance(cfgs, dict):
-            cfgs = [c for group in cfgs.values() for c in group]
-        ends = []
-        for c in cfgs or []:
-            end = c.get('end') if isinstance(c, dict) else getattr(c, 'end', None)
-            by_epoch = c.get('by_epoch', True) if isinstance(c, dict) else False
-            ends.append(end if not (isinstance(c, dict) and by_epoch) else None)
-        return ends
+    def _flat_schedulers(self) -> list:
+        """The parameter schedulers (built, or still configs) as one list."""
+        schedulers = self.param_schedulers or []
+        if isinstance(schedulers, dict):
+            schedulers = [s for group in schedulers.values() for s in group]
+        return list(schedulers)
+
+    @staticmethod
+    def _planned_end(scheduler) -> Optional[int]:
+        """The iteration a scheduler ends at, or None where that is not known yet (a config
+        counted in epochs)."""
+        if isinstance(scheduler, dict):
+            return None if scheduler.get('by_epoch', True) else scheduler.get('end')
+        return getattr(scheduler, 'end', None)
