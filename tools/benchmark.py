@@ -6,7 +6,9 @@ diffusion micro-benchmark (dense vs fused P·y).
 DifNet-50 and DeepLabV2-101 are timed interleaved (A, B, A, B, ...) in one process for
 several rounds; each ratio is reported as the median over rounds with its min-max spread,
 next to the FLOPs ratio (mmengine's FlopAnalyzer), which is the floor of the time ratio on a
-compute-bound device. Prints markdown tables and writes the numbers as JSON.
+compute-bound device. The diffusion micro-benchmark runs every case once per round, dense
+and fused in turn (``--diffusion-rounds``), each in a fresh process on CPU so that the RSS peak
+is its own. Prints markdown tables and writes the numbers as JSON.
 """
 import argparse
 import copy
@@ -206,25 +208,38 @@ def diffusion_case(impl: str, N: int, mode: str, device: str = 'cpu', B: int = 2
     return dict(impl=impl, N=N, mode=mode, peak_mb=peak_mb, time_s=timed(run, dev, repeats))
 
 
-def diffusion_table(device: str, sides=(41, 64, 101, 128), impls=('dense', 'auto')
-                    ) -> List[Dict[str, float]]:
-    rows = []
-    for side in sides:
-        for mode in ('fwd', 'fwd+bwd'):
-            for impl in impls:
-                if device == 'cpu':  # a fresh process per case: no allocator cache hides memory
-                    out = subprocess.run(
-                        [sys.executable, __file__, '--case', impl, str(side * side), mode],
-                        capture_output=True, text=True, check=True)
-                    rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
-                else:
-                    rows.append(diffusion_case(impl, side * side, mode, device))
-                rows[-1]['side'] = side
-    return rows
+def diffusion_table(device: str, sides=(41, 64, 101, 128), impls=('dense', 'auto'),
+                    rounds: int = 3, repeats: int = 1) -> List[Dict]:
+    """Every case once per round, dense and fused in turn; per case the median time and
+    peak over rounds, with the times of each round (for paired speed-up ratios)."""
+    runs = {}
+    for _ in range(rounds):
+        for side in sides:
+            for mode in ('fwd', 'fwd+bwd'):
+                for impl in impls:
+                    if device == 'cpu':  # a fresh process per case: no allocator cache
+                        out = subprocess.run(   # hides memory
+                            [sys.executable, __file__, '--case', impl, str(side * side),
+                             mode, '--repeats', str(repeats)],
+                            capture_output=True, text=True, check=True)
+                        row = json.loads(out.stdout.strip().splitlines()[-1])
+                    else:
+                        row = diffusion_case(impl, side * side, mode, device, repeats=repeats)
+                    runs.setdefault((side, mode, impl), []).append(row)
+    return [dict(side=side, impl=impl, N=side * side, mode=mode,
+                 time_s=statistics.median(r['time_s'] for r in rs),
+                 peak_mb=statistics.median(r['peak_mb'] for r in rs),
+                 per_round=[r['time_s'] for r in rs])
+            for (side, mode, impl), rs in runs.items()]
 
 
 def _spread(r: Dict[str, float]) -> str:
     return f"{r['median']:.2f}× ({r['min']:.2f}-{r['max']:.2f})"
+
+
+def _speedup(dense: Dict, fused: Dict) -> str:
+    r = ratio_stats(dense['per_round'], fused['per_round'])
+    return f"{r['median']:.1f}× ({r['min']:.1f}-{r['max']:.1f})"
 
 
 def markdown(results: Dict) -> str:
@@ -254,6 +269,9 @@ def markdown(results: Dict) -> str:
              f"(mmcv `fuse_conv_bn`): {inf['fused_conv_bn']['seconds']:.3f} s, "
              f"{_spread(inf['fused_conv_bn']['ratio'])} of the unfused.", '',
              f"### Diffusion P·y, batch 2, Ψ width 64, 21 classes ({results['device_name']})", '',
+             f"Medians of {len(results['diffusion'][0]['per_round'])} rounds (dense and fused "
+             'in turn, each case in a fresh process on CPU); speed-up: median (min-max) of the '
+             'per-round ratios.', '',
              '| grid | N | pass | dense time (s) | fused time (s) | speed-up | dense peak (MB) '
              '| fused peak (MB) | dense / fused memory |',
              '|---|---:|---|---:|---:|---:|---:|---:|---:|']
@@ -267,7 +285,7 @@ def markdown(results: Dict) -> str:
             ratio = dense['peak_mb'] / max(fused['peak_mb'], 1.0)  # 1 MB: RSS page noise
             lines.append(
                 f"| {side}×{side} | {side * side} | {mode} | {dense['time_s']:.3f} | "
-                f"{fused['time_s']:.3f} | {dense['time_s'] / fused['time_s']:.1f}× | "
+                f"{fused['time_s']:.3f} | {_speedup(dense, fused)} | "
                 f"{dense['peak_mb']:.0f} | {fused['peak_mb']:.0f} | {ratio:.0f}× |")
     return '\n'.join(lines)
 
@@ -278,6 +296,8 @@ def main():
     parser.add_argument('--out', help='JSON output (default: benchmarks/<device>.json)')
     parser.add_argument('--rounds', type=int, default=5, help='interleaved rounds')
     parser.add_argument('--repeats', type=int, default=3, help='timed runs per round (median)')
+    parser.add_argument('--diffusion-rounds', type=int, default=3,
+                        help='interleaved rounds of the diffusion micro-benchmark')
     parser.add_argument('--sides', type=int, nargs='+', default=[41, 64, 101, 128],
                         help='diffusion grid sides (N = side²)')
     parser.add_argument('--case', nargs=3, metavar=('IMPL', 'N', 'MODE'),
@@ -286,7 +306,8 @@ def main():
     if args.case:
         torch.set_flush_denormal(True)
         impl, N, mode = args.case
-        print(json.dumps(diffusion_case(impl, int(N), mode, args.device)))
+        print(json.dumps(diffusion_case(impl, int(N), mode, args.device,
+                                        repeats=args.repeats)))
         return
     torch.set_flush_denormal(True)  # as DifNetRunner does for training and testing
     device = torch.device(args.device)
@@ -294,7 +315,8 @@ def main():
             f'CPU, {os.cpu_count()} cores, {platform.processor() or platform.machine()}')
     results = dict(device=args.device, device_name=f'{name}, torch {torch.__version__}',
                    **models_and_costs(device, args.rounds, args.repeats),
-                   diffusion=diffusion_table(args.device, tuple(args.sides)))
+                   diffusion=diffusion_table(args.device, tuple(args.sides),
+                                             rounds=args.diffusion_rounds))
     out = args.out or osp.join('benchmarks', f'{args.device}.json')
     os.makedirs(osp.dirname(out) or '.', exist_ok=True)
     with open(out, 'w') as f:
