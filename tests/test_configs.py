@@ -52,7 +52,7 @@ def test_config_builds_and_forwards(path):
 
 
 def test_reference_protocol_configs_set_every_switch():
-    """The README's rows 5, 7, 8, 9, 10, 11, 13 at the reference's values."""
+    """The README's rows 5, 7, 8, 9, 10, 11, 13, 14 at the reference's values."""
     for name in ('difnet_r50_voc_reference.py', 'deeplabv2_r50_voc_reference.py'):
         cfg = Config.fromfile(osp.join(ROOT, 'configs', 'difnet', name))
         pre = cfg.model.data_preprocessor
@@ -65,8 +65,8 @@ def test_reference_protocol_configs_set_every_switch():
                 'caffe', 'conv2', True)  # rows 8-10
             assert bb.norm_cfg.type == 'BN'  # row 11
         assert cfg.model.decode_head.norm_cfg.type == 'BN'
-        for ds in cfg.train_dataloader.dataset.datasets:  # row 5
-            pad = next(t for t in ds.pipeline if t['type'] == 'Pad')
+        for ds in cfg.train_dataloader.dataset.datasets:  # rows 5 and 14
+            pad = next(t for t in ds.pipeline if t['type'] == 'RandomPad')
             assert pad['pad_val'] == dict(img=0, seg=0)
         assert cfg.default_hooks.checkpoint.save_best == 'mIoU'  # row 13
         assert cfg.train_cfg.val_interval == 662
@@ -99,3 +99,29 @@ def test_difnet_r50_voc_trains_one_iteration(tmp_path):
     assert osp.isfile(osp.join(cfg.work_dir, 'iter_1.pth'))
     lr = runner.message_hub.get_scalar('train/lr').current()
     assert lr == pytest.approx(2.5e-3)  # the paper's effective base rate
+
+
+def test_reference_train_pipeline_pads_at_a_random_offset(data_dir):
+    """The reference protocol's train pipeline on a real file: 64×64 images scaled by at most
+    1.4 are padded to 321×321 at an offset drawn per sample (row 14), the label with 0 (row 5).
+    """
+    import numpy as np
+    from mmengine.dataset import Compose
+    from mmengine.registry import init_default_scope
+    init_default_scope('mmseg')
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'difnet', 'deeplabv2_r50_voc_reference.py'))
+    pipeline = Compose(cfg.train_dataloader.dataset.datasets[0].pipeline)
+    voc = osp.join(data_dir, 'VOCdevkit', 'VOC2012')
+    np.random.seed(0)
+    tops = set()
+    for _ in range(20):
+        out = pipeline(dict(img_path=osp.join(voc, 'JPEGImages', 'syn_train_00000.jpg'),
+                            seg_map_path=osp.join(voc, 'SegmentationClass',
+                                                  'syn_train_00000.png'),
+                            reduce_zero_label=False, seg_fields=[]))
+        img = out['inputs']
+        assert img.shape == (3, 321, 321)
+        rows = torch.nonzero(img.amax((0, 2)) > 0).flatten()  # the first non-black row
+        tops.add(int(rows[0]))
+        assert 0 < out['data_samples'].gt_sem_seg.data.max() < 255  # no 255: label pad is 0
+    assert len(tops) > 10, tops

@@ -354,3 +354,35 @@ def test_validation_padding_equals_training_and_stays_aligned(position):
     pred = model.postprocess_result(logits, out['data_samples'])[0].pred_sem_seg.data[0]
     assert pred.shape == (h, w)
     assert torch.equal(pred, torch.from_numpy(label))
+
+
+# ---- training crop padding at a random offset (row 14) --------------------------------------
+def test_random_pad_places_the_crop_as_the_reference_draws():
+    from mmseg.registry import TRANSFORMS
+    pad = TRANSFORMS.build(dict(type='RandomPad', size=(12, 10), pad_val=dict(img=0, seg=0)))
+    rng = np.random.default_rng(0)
+    h, w = 5, 12  # slack 5 rows, no column slack
+    img = rng.integers(1, 256, (h, w, 3)).astype(np.uint8)  # 0 only in the padding
+    seg = rng.integers(1, 21, (h, w)).astype(np.uint8)
+    np.random.seed(0)
+    tops = []
+    for _ in range(2000):
+        out = pad(dict(img=img.copy(), gt_seg_map=seg.copy(), img_shape=(h, w)))
+        assert out['img'].shape == (10, 12, 3) and out['gt_seg_map'].shape == (10, 12)
+        assert out['img_shape'] == (10, 12) and out['pad_shape'] == (10, 12, 3)
+        rows = np.flatnonzero(out['gt_seg_map'].any(1))
+        top = int(rows[0])
+        assert rows.tolist() == list(range(top, top + h))
+        assert np.array_equal(out['img'][top:top + h], img)  # the crop, unshifted sideways
+        assert np.array_equal(out['gt_seg_map'][top:top + h], seg)
+        assert out['img'].sum() == img.sum() and out['gt_seg_map'].sum() == seg.sum()
+        tops.append(top)
+    # np.random.randint(0, slack) (dataset.py:62): every offset 0..4, never 5, near uniform
+    counts = np.bincount(tops, minlength=6)
+    assert counts[5] == 0 and all(300 < c < 500 for c in counts[:5]), counts
+    # the label padding value of the default (255, ignored) and a side without slack
+    out = TRANSFORMS.build(dict(type='RandomPad', size=(12, 10)))(
+        dict(img=img.copy(), gt_seg_map=seg.copy()))
+    assert set(np.unique(out['gt_seg_map'])) - set(np.unique(seg)) == {255}
+    with pytest.raises(ValueError, match=r'got an image of 12×5 .*RandomCrop'):
+        TRANSFORMS.build(dict(type='RandomPad', size=(11, 10)))(dict(img=img, img_path='a'))

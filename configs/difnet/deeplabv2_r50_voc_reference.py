@@ -16,7 +16,8 @@ model = dict(
         bgr_to_rgb=False),
     backbone=resnet,
     decode_head=dict(norm_cfg=norm_cfg))
-# row 5: crops' label padding is 0 = background, supervised (dataset.py:66)
+# rows 5 and 14: crops padded at a random offset (dataset.py:62-65), the label with
+# 0 = background, supervised (dataset.py:66)
 crop_size = (321, 321)
 _pipeline = [
     dict(type='LoadImageFromFile'),
@@ -26,7 +27,7 @@ _pipeline = [
                      for s in range(5, 15)]),
     dict(type='RandomCrop', crop_size=crop_size),
     dict(type='RandomFlip', prob=0.5),
-    dict(type='Pad', size=crop_size, pad_val=dict(img=0, seg=0)),
+    dict(type='RandomPad', size=crop_size, pad_val=dict(img=0, seg=0)),
     dict(type='PackSegInputs'),
 ]
 train_dataloader = dict(

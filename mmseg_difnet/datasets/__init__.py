@@ -1,4 +1,5 @@
 from .load_annotations_checked import LoadAnnotationsChecked
+from .random_pad import RandomPad
 from .synthetic_voc import generate_synthetic_voc
 
-__all__ = ["LoadAnnotationsChecked", "generate_synthetic_voc"]
+__all__ = ["LoadAnnotationsChecked", "RandomPad", "generate_synthetic_voc"]
