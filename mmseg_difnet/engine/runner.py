@@ -1,8 +1,10 @@
 # Copyright (c) mmseg-difnet contributors. Licensed under the Apache License 2.0.
 """A Runner that never loses or mixes a run (README, "Troubleshooting").
 
-The project's runtime base sets ``runner_type = 'DifNetRunner'``; mmseg's tools, ``mim``
-and this package's tools then build it, so the guarantees hold for every entry point:
+The project's runtime base sets ``runner_type = 'DifNetRunner'``; mmseg's train script
+(``mim train``) and this package's tools build it. mmseg's test script (``mim test``) builds
+mmengine's plain ``Runner``, where the configs' ``custom_hooks`` give the same checks (the
+checkpoint's SHA-256 included) but CPU denormals are not flushed. The Runner adds:
 
 - the safety hooks are merged into any user ``custom_hooks`` (never replaced);
 - checkpoints are written to a temporary file and renamed, with a SHA-256 beside them
