@@ -217,8 +217,9 @@ def diffusion_table(device: str, sides=(41, 64, 101, 128), impls=('dense', 'auto
         for side in sides:
             for mode in ('fwd', 'fwd+bwd'):
                 for impl in impls:
-                    if device == 'cpu':  # a fresh process per case: no allocator cache
-                        out = subprocess.run(   # hides memory
+                    # on CPU a fresh process per case: no allocator cache hides memory
+                    if device == 'cpu':
+                        out = subprocess.run(
                             [sys.executable, __file__, '--case', impl, str(side * side),
                              mode, '--repeats', str(repeats)],
                             capture_output=True, text=True, check=True)
