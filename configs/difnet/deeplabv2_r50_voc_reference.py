@@ -16,20 +16,11 @@ model = dict(
         bgr_to_rgb=False),
     backbone=resnet,
     decode_head=dict(norm_cfg=norm_cfg))
-# rows 5 and 14: crops padded at a random offset (dataset.py:62-65), the label with
-# 0 = background, supervised (dataset.py:66)
-crop_size = (321, 321)
-_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotationsChecked'),
-    dict(type='RandomChoice',
-         transforms=[[dict(type='Resize', scale_factor=s / 10, keep_ratio=True)]
-                     for s in range(5, 15)]),
-    dict(type='RandomCrop', crop_size=crop_size),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='RandomPad', size=crop_size, pad_val=dict(img=0, seg=0)),
-    dict(type='PackSegInputs'),
-]
+# rows 5 and 14: the base's train pipeline with its Pad (bottom right, label 255) replaced:
+# crops padded at a random offset (dataset.py:62-65), the label with 0 = background,
+# supervised (dataset.py:66)
+_pipeline = [dict(type='RandomPad', size=t['size'], pad_val=dict(img=0, seg=0))
+             if t['type'] == 'Pad' else t for t in _base_.train_pipeline]
 train_dataloader = dict(
     dataset=dict(datasets=[dict(pipeline=_pipeline), dict(pipeline=_pipeline)]))
 # row 13: validate every epoch (10,582 / 16 = 662 iterations, main.py:167) and keep the best
