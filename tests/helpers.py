@@ -2,6 +2,7 @@
 small DifNet / DeepLabV2 models built from the project's base configs, a real mmseg batch,
 and the demo config shrunk to a few CPU iterations."""
 import copy
+import os
 import os.path as osp
 
 import torch
@@ -102,3 +103,25 @@ def tiny_cfg(data_dir, work_dir, iters=3):
         bn.norm_cfg = dict(type='BN', requires_grad=True)
     cfg.work_dir = str(work_dir)
     return cfg
+
+
+def generate_camvid_like(root, counts=(('train', 4), ('val', 2), ('test', 2)), size=(48, 64),
+                         seed=0):
+    """A tiny dataset in CamVid's SegNet layout (``train/``, ``trainannot/`` ...): random
+    frames, labels of horizontal bands of classes 0-10 with void (11) stripes."""
+    import numpy as np
+    from PIL import Image
+    rng = np.random.default_rng(seed)
+    H, W = size
+    for split, n in counts:
+        for d in (split, split + 'annot'):
+            os.makedirs(osp.join(root, d), exist_ok=True)
+        for i in range(n):
+            label = np.repeat(rng.integers(0, 11, size=(H // 8, 1)), 8, axis=0)
+            label = np.repeat(label, W, axis=1).astype(np.uint8)
+            label[:, ::16] = 11  # void
+            image = rng.integers(0, 256, size=(H, W, 3), dtype=np.uint8)
+            name = f'{split}_{i:03d}.png'
+            Image.fromarray(image).save(osp.join(root, split, name))
+            Image.fromarray(label).save(osp.join(root, split + 'annot', name))
+    return root

@@ -305,6 +305,37 @@ def test_initial_statistics_match_the_reference():
         assert conv.bias.abs().max() > 0.5 / math.sqrt(9 * 512)  # not zeroed
 
 
+def _norms(head):
+    return [m for m in [*head.importance, *(w.psi.bn for w in head.walks)]
+            if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+
+
+def test_norms_of_H_and_psi_start_as_pytorch_04():
+    """γ ~ U(0, 1), β = 0 (row 15): the reference's Mask and Diffuse BNs, which its init loop
+    never reaches, under PyTorch 0.4's default."""
+    torch.manual_seed(0)
+    head = build(difnet_cfg(depth=18, num_classes=21)).decode_head
+    norms = _norms(head)
+    assert [m.num_features for m in norms] == [21, 8, 4] + [64] * 5
+    gamma = torch.cat([m.weight.detach() for m in norms])  # 353 values
+    assert gamma.min() >= 0 and gamma.max() <= 1
+    # E[γ²] = 1/3; the std of the mean of 353 squares is √(4/45 / 353) ≈ 0.016
+    assert abs(gamma.pow(2).mean().item() - 1 / 3) < 0.05
+    assert abs(gamma.mean().item() - 1 / 2) < 0.05
+    assert all(m.bias.abs().max() == 0 for m in norms)
+    cfg = difnet_cfg(depth=18, num_classes=21)
+    cfg.decode_head.norm_weight_init = 'ones'  # the switch back to PyTorch >= 1.0
+    for m in _norms(build(cfg).decode_head):
+        assert torch.equal(m.weight.detach(), torch.ones(m.num_features))
+
+
+def test_norm_weight_init_rejects_an_unknown_value():
+    cfg = difnet_cfg(depth=18)
+    cfg.decode_head.norm_weight_init = 'kaiming'
+    with pytest.raises(ValueError, match="norm_weight_init='kaiming'.*'uniform'"):
+        build(cfg)
+
+
 def test_init_weights_keeps_the_reference_init():
     """mmengine's init_weights (run by the Runner) must not re-initialise them."""
     torch.manual_seed(0)

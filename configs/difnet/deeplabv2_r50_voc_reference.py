@@ -23,8 +23,8 @@ _pipeline = [dict(type='RandomPad', size=t['size'], pad_val=dict(img=0, seg=0))
              if t['type'] == 'Pad' else t for t in _base_.train_pipeline]
 train_dataloader = dict(
     dataset=dict(datasets=[dict(pipeline=_pipeline), dict(pipeline=_pipeline)]))
-# row 13: validate every epoch (10,582 / 16 = 662 iterations, main.py:167) and keep the best
-# (main.py:170)
+# row 13: validate every epoch (ceil(10,582 / 16) = 662 iterations, main.py:57, 167) and keep
+# the best (main.py:170)
 train_cfg = dict(val_interval=662)
 default_hooks = dict(checkpoint=dict(interval=662, save_best='mIoU', rule='greater',
                                      max_keep_ckpts=1))

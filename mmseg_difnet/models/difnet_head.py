@@ -9,28 +9,30 @@ from typing import Dict, List, NamedTuple, Sequence, Tuple
 
 import torch
 import torch.nn as nn
-from mmcv.cnn import build_norm_layer
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType
 from torch import Tensor
 
 from .deeplabv2_head import DeepLabV2Head
-from .random_walk import transition_matrix
+from .random_walk import build_reference_norm, transition_matrix
 
 
 class ImportanceMap(nn.Sequential):
     """H of Sec. 4: x (B, K, h, w) -> M (B, 1, h, w) in (0, 1).
 
     BN(K) - ReLU - conv5×5(K→8) - BN - ReLU - conv5×5(8→4) - BN - ReLU - conv5×5(4→1) -
-    sigmoid; no conv has a bias and each keeps PyTorch's default init, as the reference's
-    ``Mask`` (sdujump/DifNet model_difnet.py:16-32, which no init loop reaches).
+    sigmoid; no conv has a bias and each keeps PyTorch's default init, each norm's γ starts
+    U(0, 1) (``norm_weight_init='uniform'``), as the reference's ``Mask`` (sdujump/DifNet
+    model_difnet.py:16-32, which no init loop reaches; PyTorch 0.4's defaults).
     """
 
-    def __init__(self, num_classes: int, norm_cfg: ConfigType) -> None:
+    def __init__(self, num_classes: int, norm_cfg: ConfigType,
+                 norm_weight_init: str = 'uniform') -> None:
         layers: List[nn.Module] = []
         for c_in, c_out in zip((num_classes, 8, 4), (8, 4, 1)):
-            layers += [build_norm_layer(norm_cfg, c_in)[1], nn.ReLU(inplace=True),
+            layers += [build_reference_norm(norm_cfg, c_in, norm_weight_init),
+                       nn.ReLU(inplace=True),
                        nn.Conv2d(c_in, c_out, 5, padding=2, bias=False)]
         super().__init__(*layers, nn.Sigmoid())
 
@@ -72,6 +74,9 @@ class DifNetHead(DeepLabV2Head):
             stages of a ResNet-50 (Fig. 1).
         walk_cfg (dict): Config of each walk; ``in_channels`` and ``norm_cfg`` are filled in.
             Default: ``dict(type='RandomWalk')`` (Ψ width 64, μ = β = 0.5 at start).
+        norm_weight_init (str): Initial γ of every norm of H and Ψ: 'uniform', U(0, 1) as
+            the reference (PyTorch 0.4's default; README row 15), or 'ones' (PyTorch ≥ 1.0).
+            Filled into ``walk_cfg``. Default: 'uniform'.
         grid_scale (int): The walks run on the score map's grid upsampled by this factor, the
             seed bilinearly upsampled to it: 2 diffuses at output stride 4. Default: 1, the
             paper's grid.
@@ -81,7 +86,7 @@ class DifNetHead(DeepLabV2Head):
 
     def __init__(self, *, sim_channels: Sequence[int] = (3, 256, 512, 1024, 2048),
                  walk_cfg: ConfigType = dict(type='RandomWalk'), grid_scale: int = 1,
-                 **kwargs) -> None:
+                 norm_weight_init: str = 'uniform', **kwargs) -> None:
         super().__init__(**kwargs)
         if not (isinstance(grid_scale, int) and grid_scale >= 1):
             raise ValueError(f'DifNetHead: grid_scale={grid_scale!r} must be an integer >= 1.')
@@ -95,9 +100,10 @@ class DifNetHead(DeepLabV2Head):
                              'ResNet).')
         self.sim_channels = tuple(sim_channels)
         norm_cfg = self.norm_cfg or dict(type='BN')  # H and Ψ are normalised (Sec. 4)
-        self.importance = ImportanceMap(self.out_channels, norm_cfg)
+        self.importance = ImportanceMap(self.out_channels, norm_cfg, norm_weight_init)
         self.walks = nn.ModuleList(
-            MODELS.build(dict(walk_cfg, in_channels=c, norm_cfg=norm_cfg))
+            MODELS.build(dict(walk_cfg, in_channels=c, norm_cfg=norm_cfg,
+                              norm_weight_init=norm_weight_init))
             for c in self.sim_channels)
 
     @property

@@ -24,6 +24,7 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.checkpoint import checkpoint
 
 IMPLS = ('auto', 'fused', 'chunked', 'dense')
+NORM_WEIGHT_INITS = ('uniform', 'ones')
 # Devices with a fused SDPA kernel (flash or memory-efficient) for these dtypes. The choice
 # is a pure function of the inputs: no state, no trial call whose failure would be guessed at.
 _FUSED_DTYPES = {
@@ -115,17 +116,35 @@ def propagate(psi: Tensor, y: Tensor, impl: str = 'auto') -> Tensor:
     return _PATHS[choose_impl(impl, psi, y)[0]](psi, y)
 
 
-class Embedding(nn.Sequential):
-    """Ψ before pooling: conv1×1 (C_t → d, with bias) - norm, each with PyTorch's default
-    init (conv: kaiming_uniform with a=√5, bias U(±1/√C_t)), as the reference's ``Diffuse``
-    (sdujump/DifNet model_difnet.py:45-46, which no init loop reaches). mmcv's ConvModule
-    would init the conv kaiming fan_out: 3-200× larger weights, so ~24-190× slower learning
-    of the embedding direction behind the norm."""
+def build_reference_norm(norm_cfg: ConfigType, channels: int, weight_init: str) -> nn.Module:
+    """A norm layer of H or Ψ, initialised as the reference's: outside its ResNet, no init loop
+    reaches them (sdujump/DifNet model_difnet.py:21-23 and 46; the loop is :181-187), so they
+    kept PyTorch 0.4's default, γ ~ U(0, 1) and β = 0. PyTorch ≥ 1.0 starts γ at 1.
 
-    def __init__(self, in_channels: int, embed_channels: int, norm_cfg: ConfigType) -> None:
+    ``weight_init``: 'uniform' (the reference's γ ~ U(0, 1)) or 'ones' (today's default).
+    """
+    if weight_init not in NORM_WEIGHT_INITS:
+        raise ValueError(f'norm_weight_init={weight_init!r} is not one of {NORM_WEIGHT_INITS}: '
+                         "'uniform' is the reference's γ ~ U(0, 1), 'ones' PyTorch's γ = 1.")
+    norm = build_norm_layer(norm_cfg, channels)[1]
+    if weight_init == 'uniform' and getattr(norm, 'weight', None) is not None:
+        nn.init.uniform_(norm.weight, 0.0, 1.0)
+    return norm
+
+
+class Embedding(nn.Sequential):
+    """Ψ before pooling: conv1×1 (C_t → d, with bias) - norm, as the reference's ``Diffuse``
+    (sdujump/DifNet model_difnet.py:45-46, which no init loop reaches): the conv with PyTorch's
+    default init (kaiming_uniform with a=√5, bias U(±1/√C_t)), the norm's γ ~ U(0, 1) (see
+    :func:`build_reference_norm`). mmcv's ConvModule would init the conv kaiming fan_out:
+    3-200× larger weights, so ~24-190× slower learning of the embedding direction behind the
+    norm."""
+
+    def __init__(self, in_channels: int, embed_channels: int, norm_cfg: ConfigType,
+                 norm_weight_init: str = 'uniform') -> None:
         super().__init__()
         self.conv = nn.Conv2d(in_channels, embed_channels, 1, bias=True)
-        self.bn = build_norm_layer(norm_cfg, embed_channels)[1]
+        self.bn = build_reference_norm(norm_cfg, embed_channels, norm_weight_init)
 
 
 @MODELS.register_module()
@@ -144,6 +163,8 @@ class RandomWalk(BaseModule):
         norm_cfg (dict): Normalisation after the 1×1 conv of Ψ. Default: ``dict(type='BN')``.
         mu_init (float): Initial μ, in (0, 1). Default: 0.5.
         beta_init (float): Initial β, in (0, 1). Default: 0.5.
+        norm_weight_init (str): Initial γ of Ψ's norm: 'uniform', U(0, 1) as the reference
+            (PyTorch 0.4's default), or 'ones'. Default: 'uniform'.
         impl (str): How P y is computed: 'auto' (a fused attention kernel where one
             applies, else chunked; see :func:`choose_impl`), 'fused', 'chunked' or 'dense'
             (forms P explicitly). All give the same values and gradients.
@@ -158,6 +179,7 @@ class RandomWalk(BaseModule):
                  norm_cfg: ConfigType = dict(type='BN'),
                  mu_init: float = 0.5,
                  beta_init: float = 0.5,
+                 norm_weight_init: str = 'uniform',
                  impl: str = 'auto',
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg=init_cfg)
@@ -169,7 +191,8 @@ class RandomWalk(BaseModule):
             raise ValueError(f'RandomWalk: impl={impl!r} is not one of {IMPLS}.')
         self.in_channels = in_channels
         self.impl = impl
-        self.psi = Embedding(in_channels, embed_channels, norm_cfg)  # pooled in `embed`
+        self.psi = Embedding(in_channels, embed_channels, norm_cfg,
+                             norm_weight_init)  # pooled in `embed`
         self.mu_logit = nn.Parameter(torch.logit(torch.tensor(float(mu_init))))
         self.beta_logit = nn.Parameter(torch.logit(torch.tensor(float(beta_init))))
         self._reported: Set[str] = set()  # fallback reasons already logged by this walk

@@ -19,8 +19,10 @@ class DifNetResNet(ResNet):
             is dilated: 'conv1' as mmseg, or 'conv2' as the reference (sdujump/DifNet
             model_difnet.py:72 and 77). Default: 'conv1'.
         stem_ceil_mode (bool): ``ceil_mode`` of the stem's 3×3/2 max-pool: the reference has
-            True (model_difnet.py:169), mmseg and torchvision False. It changes the grid only
-            for even input sizes: 320 → 41×41 with True, 40×40 with False. Default: False.
+            True (model_difnet.py:169), mmseg and torchvision False. It changes the stride-8
+            grid when the input size n ≡ 0 or 7 (mod 8) (320 → 41 with True, 40 with False;
+            319 → 41 vs 40; 321 and 505 unchanged), and the stride-4 map (which walk 2
+            pools from) when n ≡ 0 or 3 (mod 4). Default: False.
         **kwargs: Arguments of mmseg's ``ResNet`` (``style='caffe'`` puts a Bottleneck's
             stride on its 1×1 conv1, as the reference, model_difnet.py:106).
     """

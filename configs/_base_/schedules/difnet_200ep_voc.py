@@ -1,8 +1,10 @@
 # The DifNet paper's schedule (Sec. 5.1; sdujump/DifNet main.py:73-75, main.sh:9-13): SGD,
 # momentum 0.9, weight decay 5e-4, lr 2.5e-4 × 10 for all parameters with poly 0.9 decay,
-# batch 16, 200 epochs of VOC aug's 10,582 images = 132,275 iterations.
+# batch 16, 200 epochs of VOC aug's 10,582 images; the reference's loader keeps the last
+# partial batch (drop_last=False, main.py:57 and 73), so an epoch is ceil(10582 / 16) = 662
+# iterations and 200 epochs are 132,400.
 _base_ = 'mmseg::_base_/schedules/schedule_160k.py'
-max_iters = 132275
+max_iters = 132400
 optim_wrapper = dict(optimizer=dict(type='SGD', lr=2.5e-3, momentum=0.9, weight_decay=5e-4))
 param_scheduler = [
     dict(type='PolyLR', eta_min=0.0, power=0.9, begin=0, end=max_iters, by_epoch=False)

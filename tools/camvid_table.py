@@ -1,0 +1,139 @@
+"""Tables and JSON of the CamVid study (tools/camvid_study.sh), from the metrics tools/test.py
+wrote for each run, with the verdict of the criterion stated before the runs.
+
+    python tools/camvid_table.py work_dirs/camvid_study [--json benchmarks/camvid_study.json]
+"""
+import argparse
+import glob
+import json
+import os.path as osp
+import statistics
+from typing import Dict, List, Optional
+
+from demo_table import latest_test_metrics
+
+from mmseg_difnet.datasets import CamVidDataset
+from mmseg_difnet.visualization import walk_params_from_checkpoint
+
+MODELS = (('DeepLabV2-MV2 (Sim-Deeplab)', 'deeplabv2'), ('DifNet-MV2', 'difnet'))
+STAGES = ('x', 's', 'y1', 'y2', 'y3', 'y4', 'y5')
+RADII = (2, 5, 10)
+CLASSES = CamVidDataset.METAINFO['classes']
+CRITERION = (
+    'Fixed before the runs. Over 3 training seeds: (1) DifNet-MV2 beats DeepLabV2-MV2 if its '
+    'mean test mIoU is higher by more than twice the larger of the two sample stds; (2) the '
+    "paper's boundary claim holds if the same rule holds for the mIoU within 2 px of a label "
+    'boundary (band2); (3) inside DifNet the walks help if y5 - x (mIoU of the output minus '
+    'that of the score map) is positive by more than twice its std over seeds. A difference '
+    'in the other direction by the same margin is a negative result; anything else is null.')
+
+
+def _ms(values: List[float]) -> Dict[str, float]:
+    return dict(mean=statistics.mean(values),
+                std=statistics.stdev(values) if len(values) > 1 else float('nan'))
+
+
+def _fmt(values: List[float]) -> str:
+    m = _ms(values)
+    return f'{m["mean"]:.2f} ± {m["std"]:.2f}'
+
+
+def _verdict(a: List[float], b: List[float]) -> str:
+    """'positive' if mean(a) - mean(b) > 2 max(std), 'negative' if < -2 max(std), else null."""
+    d = statistics.mean(a) - statistics.mean(b)
+    margin = 2 * max(statistics.stdev(a), statistics.stdev(b))
+    return 'positive' if d > margin else 'negative' if d < -margin else 'null'
+
+
+def _paired_verdict(diff: List[float]) -> str:
+    d, margin = statistics.mean(diff), 2 * statistics.stdev(diff)
+    return 'positive' if d > margin else 'negative' if d < -margin else 'null'
+
+
+def collect(study_dir: str) -> Dict[str, Dict[str, Dict]]:
+    runs: Dict[str, Dict[str, Dict]] = {}
+    for _, model in MODELS:
+        for d in sorted(glob.glob(osp.join(study_dir, f'{model}_seed*'))):
+            if not osp.isfile(osp.join(d, 'done')):
+                continue
+            seed = d.rsplit('_seed', 1)[1]
+            res = latest_test_metrics(osp.join(d, 'test'))
+            if model == 'difnet':
+                with open(osp.join(d, 'last_checkpoint')) as f:
+                    res['walks'] = walk_params_from_checkpoint(f.read().strip())
+            runs.setdefault(model, {})[seed] = res
+    return runs
+
+
+def study_table(study_dir: str, json_path: Optional[str] = None,
+                seconds: Optional[int] = None) -> str:
+    runs = collect(study_dir)
+    seeds = sorted(set(runs.get('deeplabv2', {})) & set(runs.get('difnet', {})))
+    if not seeds:
+        raise FileNotFoundError(f'no finished pair of runs under {study_dir!r}: run '
+                                'tools/camvid_study.sh')
+    get = {m: (lambda k, m=m: [runs[m][s][k] for s in seeds]) for _, m in MODELS}
+    keys = ['mIoU', *(f'mIoU_band{r}' for r in RADII), 'mAcc', 'aAcc']
+    rows = [f'{len(seeds)} training seeds ({", ".join(seeds)}), test set (233 frames), '
+            'mean ± sample std', '',
+            '| Method | mIoU | mIoU ≤2 px | mIoU ≤5 px | mIoU ≤10 px | mAcc | aAcc |',
+            '|---|---:|---:|---:|---:|---:|---:|']
+    for name, m in MODELS:
+        rows.append(f'| {name} | ' + ' | '.join(_fmt(get[m](k)) for k in keys) + ' |')
+    out: Dict = dict(criterion=CRITERION, seeds=seeds, runs=runs,
+                     summary={m: {k: _ms(get[m](k)) for k in keys} for _, m in MODELS})
+    diff = {k: [a - b for a, b in zip(get['difnet'](k), get['deeplabv2'](k))] for k in keys}
+    rows += ['', 'DifNet − DeepLabV2 per seed: mIoU ' + ', '.join(f'{v:+.2f}' for v in
+                                                                  diff['mIoU'])
+             + '; ≤2 px ' + ', '.join(f'{v:+.2f}' for v in diff['mIoU_band2'])]
+    rows += ['', 'Per class (IoU, mean over seeds):', '',
+             '| Method | ' + ' | '.join(CLASSES) + ' |', '|---|' + '---:|' * len(CLASSES)]
+    for name, m in MODELS:
+        rows.append(f'| {name} | ' + ' | '.join(
+            f'{statistics.mean(get[m](f"IoU.{c}")):.1f}' for c in CLASSES) + ' |')
+    d = runs['difnet']
+    if all('mIoU_x' in d[s] for s in seeds):
+        rows += ['', 'DifNet per stage (mIoU; in brackets within 2 px of a boundary), mean ± '
+                 'std:', '', '| ' + ' | '.join(STAGES) + ' |', '|' + '---:|' * len(STAGES),
+                 '| ' + ' | '.join(_fmt([d[s][f'mIoU_{k}'] for s in seeds]) for k in STAGES)
+                 + ' |',
+                 '| ' + ' | '.join('(' + _fmt([d[s][f'mIoU_{k}_band2'] for s in seeds]) + ')'
+                                   for k in STAGES) + ' |']
+        walk_gain = [d[s]['mIoU_y5'] - d[s]['mIoU_x'] for s in seeds]
+        out['y5_minus_x'] = walk_gain
+        rows.append('\ny5 − x per seed: ' + ', '.join(f'{v:+.2f}' for v in walk_gain))
+    for p in ('mu', 'beta'):
+        rows.append(f'{p}_t (mean over seeds): ' + ', '.join(
+            f'{statistics.mean(d[s]["walks"][p][t] for s in seeds):.3f}'
+            for t in range(len(d[seeds[0]]['walks'][p]))))
+    if len(seeds) > 1:
+        out['verdict'] = dict(
+            mIoU=_verdict(get['difnet']('mIoU'), get['deeplabv2']('mIoU')),
+            boundary_2px=_verdict(get['difnet']('mIoU_band2'),
+                                  get['deeplabv2']('mIoU_band2')),
+            walks_y5_vs_x=_paired_verdict(out['y5_minus_x']) if 'y5_minus_x' in out
+            else None)
+        rows.append('\nverdict by the criterion: ' + ', '.join(
+            f'{k} {v}' for k, v in out['verdict'].items()))
+    out['difference'] = diff
+    if seconds is not None:
+        out['wall_seconds'] = seconds
+        rows.append(f'wall time of the study: {seconds // 60} min {seconds % 60} s')
+    if json_path:
+        with open(json_path, 'w') as f:
+            json.dump(out, f, indent=2)
+        rows.append(f'written: {json_path}')
+    return '\n'.join(rows)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('study_dir', help='the study dir (<model>_seed<N>/ run dirs)')
+    parser.add_argument('--json', help='write the numbers here')
+    parser.add_argument('--seconds', type=int, help='wall time of the study, to record')
+    args = parser.parse_args()
+    print(study_table(args.study_dir, args.json, args.seconds))
+
+
+if __name__ == '__main__':
+    main()
