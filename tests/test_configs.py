@@ -24,7 +24,8 @@ EXPECTED = {'difnet_r18_voc', 'difnet_r34_voc', 'difnet_r50_voc', 'difnet_r101_v
             'difnet_r18_synthetic', 'deeplabv2_r18_synthetic',
             'difnet_r50_context60', 'difnet_r101_context60', 'deeplabv2_r50_context60',
             'deeplabv2_r101_context60', 'difnet_r50_voc_reference',
-            'deeplabv2_r50_voc_reference'}
+            'deeplabv2_r50_voc_reference', 'difnet_mv2-d8_camvid-240x320',
+            'deeplabv2_mv2-d8_camvid-240x320'}
 
 
 def test_all_expected_configs_exist():
@@ -36,13 +37,14 @@ def test_config_builds_and_forwards(path):
     cfg = Config.fromfile(path)
     model = MODELS.build(cfg.model).eval()  # no init_weights: nothing is downloaded
     name = osp.basename(path)
-    K = 60 if 'context60' in name else 59 if 'context' in name else 21
+    K = (60 if 'context60' in name else 59 if 'context' in name else 11 if 'camvid' in name
+         else 21)
     assert model.decode_head.num_classes == K
     if name.startswith('difnet'):
         assert type(model).__name__ == 'DifNetEncoderDecoder'
         assert len(model.decode_head.walks) == 5
-        depth = model.neck.backbone.depth
-        assert depth == model.backbone.depth
+        sim, seed = model.neck.backbone, model.backbone  # the same architecture
+        assert type(sim) is type(seed) and getattr(sim, 'depth', 0) == getattr(seed, 'depth', 0)
     else:
         assert type(model.decode_head).__name__ == 'DeepLabV2Head'
     x = torch.randn(1, 3, 65, 65)

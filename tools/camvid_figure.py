@@ -6,6 +6,7 @@ pedestrian, bicyclist, sign, fence; its most interior pixel).
     python tools/camvid_figure.py DEEPLABV2_CKPT DIFNET_CKPT --out docs/camvid_test_frames.png
 """
 import argparse
+import os
 import os.path as osp
 import sys
 
@@ -44,7 +45,7 @@ def main():
               for m, ckpt in (('deeplabv2', args.deeplabv2_ckpt),
                               ('difnet', args.difnet_ckpt))}
     palette = np.array(models['difnet'].dataset_meta['palette'], np.uint8)
-    names = sorted(f for f in __import__('os').listdir(osp.join(args.camvid, 'test')))
+    names = sorted(os.listdir(osp.join(args.camvid, 'test')))
     rows = []
     for i in range(4):
         name = names[i * (len(names) // 4)]

@@ -72,7 +72,8 @@ class DifNetHead(DeepLabV2Head):
         sim_channels (Sequence[int]): Channels of each similarity level, one walk per level,
             in cascade order. Default: (3, 256, 512, 1024, 2048), the image and the four
             stages of a ResNet-50 (Fig. 1).
-        walk_cfg (dict): Config of each walk; ``in_channels`` and ``norm_cfg`` are filled in.
+        walk_cfg (dict): Config of each walk; ``in_channels``, ``norm_cfg`` and
+            ``norm_weight_init`` are filled in.
             Default: ``dict(type='RandomWalk')`` (Ψ width 64, μ = β = 0.5 at start).
         norm_weight_init (str): Initial γ of every norm of H and Ψ: 'uniform', U(0, 1) as
             the reference (PyTorch 0.4's default; README row 15), or 'ones' (PyTorch ≥ 1.0).
