@@ -71,6 +71,7 @@ def main():
                      ('DifNet seed s', ds._colour(res['seed_argmax'], palette, SIZE)),
                      (what, blend)])
     ds._grid_figure(rows, args.out, 'CamVid test frames (seed 0 models)')
+    Image.open(args.out).convert('RGB').quantize(128).save(args.out, optimize=True)  # small
     print(f'written: {args.out}', file=sys.stderr)
 
 
