@@ -72,17 +72,19 @@ def study_table(study_dir: str, json_path: Optional[str] = None,
     if not seeds:
         raise FileNotFoundError(f'no finished pair of runs under {study_dir!r}: run '
                                 'tools/camvid_study.sh')
-    get = {m: (lambda k, m=m: [runs[m][s][k] for s in seeds]) for _, m in MODELS}
+    def get(model: str, key: str) -> List[float]:
+        return [runs[model][s][key] for s in seeds]
+
     keys = ['mIoU', *(f'mIoU_band{r}' for r in RADII), 'mAcc', 'aAcc']
     rows = [f'{len(seeds)} training seeds ({", ".join(seeds)}), test set (233 frames), '
             'mean ± sample std', '',
             '| Method | mIoU | mIoU ≤2 px | mIoU ≤5 px | mIoU ≤10 px | mAcc | aAcc |',
             '|---|---:|---:|---:|---:|---:|---:|']
     for name, m in MODELS:
-        rows.append(f'| {name} | ' + ' | '.join(_fmt(get[m](k)) for k in keys) + ' |')
+        rows.append(f'| {name} | ' + ' | '.join(_fmt(get(m, k)) for k in keys) + ' |')
     out: Dict = dict(criterion=CRITERION, seeds=seeds, runs=runs,
-                     summary={m: {k: _ms(get[m](k)) for k in keys} for _, m in MODELS})
-    diff = {k: [a - b for a, b in zip(get['difnet'](k), get['deeplabv2'](k))] for k in keys}
+                     summary={m: {k: _ms(get(m, k)) for k in keys} for _, m in MODELS})
+    diff = {k: [a - b for a, b in zip(get('difnet', k), get('deeplabv2', k))] for k in keys}
     rows += ['', 'DifNet − DeepLabV2 per seed: mIoU ' + ', '.join(f'{v:+.2f}' for v in
                                                                   diff['mIoU'])
              + '; ≤2 px ' + ', '.join(f'{v:+.2f}' for v in diff['mIoU_band2'])]
@@ -90,7 +92,7 @@ def study_table(study_dir: str, json_path: Optional[str] = None,
              '| Method | ' + ' | '.join(CLASSES) + ' |', '|---|' + '---:|' * len(CLASSES)]
     for name, m in MODELS:
         rows.append(f'| {name} | ' + ' | '.join(
-            f'{statistics.mean(get[m](f"IoU.{c}")):.1f}' for c in CLASSES) + ' |')
+            f'{statistics.mean(get(m, f"IoU.{c}")):.1f}' for c in CLASSES) + ' |')
     d = runs['difnet']
     if all('mIoU_x' in d[s] for s in seeds):
         rows += ['', 'DifNet per stage (mIoU; in brackets within 2 px of a boundary), mean ± '
@@ -108,9 +110,9 @@ def study_table(study_dir: str, json_path: Optional[str] = None,
             for t in range(len(d[seeds[0]]['walks'][p]))))
     if len(seeds) > 1:
         out['verdict'] = dict(
-            mIoU=_verdict(get['difnet']('mIoU'), get['deeplabv2']('mIoU')),
-            boundary_2px=_verdict(get['difnet']('mIoU_band2'),
-                                  get['deeplabv2']('mIoU_band2')),
+            mIoU=_verdict(get('difnet', 'mIoU'), get('deeplabv2', 'mIoU')),
+            boundary_2px=_verdict(get('difnet', 'mIoU_band2'),
+                                  get('deeplabv2', 'mIoU_band2')),
             walks_y5_vs_x=_paired_verdict(out['y5_minus_x']) if 'y5_minus_x' in out
             else None)
         rows.append('\nverdict by the criterion: ' + ', '.join(

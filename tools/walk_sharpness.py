@@ -11,7 +11,6 @@ import argparse
 import numpy as np
 import torch
 from mmengine.config import Config, DictAction
-from mmengine.dataset import Compose
 from mmengine.registry import init_default_scope
 from mmseg.registry import DATASETS, MODELS
 
@@ -42,10 +41,8 @@ def main():
         cfg.merge_from_dict(args.cfg_options)
     init_default_scope('mmseg')
     sync_bn_to_bn(cfg)
-    ds_cfg = cfg.val_dataloader.dataset
-    dataset = DATASETS.build(dict(ds_cfg, pipeline=[]))
-    pipeline = Compose(cfg.val_dataloader.dataset.pipeline)
-    samples = [pipeline(dataset.get_data_info(i)) for i in range(args.images)]
+    dataset = DATASETS.build(cfg.val_dataloader.dataset)
+    samples = [dataset[i] for i in range(args.images)]
     inputs = dict(inputs=[s['inputs'] for s in samples],
                   data_samples=[s['data_samples'] for s in samples])
     for seed in args.seeds:

@@ -2,7 +2,7 @@
 """The paper's Fig. 4 as numbers (the mIoU of the score map x, the seed s and every walk's
 output y_t, in one test pass) and its motivation as numbers: the mIoU near label boundaries
 (trimap mIoU), where a stride-8 score map is poorest."""
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -16,8 +16,9 @@ STAGE_PREFIX = 'pred_stage_'  # data-sample fields written by DifNetEncoderDecod
 
 
 def _stage_order(name: str):
-    """x, s, y1, y2, ..., y10: the order of the method."""
-    return (0, 0) if name == 'x' else (1, 0) if name == 's' else (2, int(name[1:]))
+    """x, s, y1, y2, ..., y10, then the output: the order of the method."""
+    order = {'x': (0, 0), 's': (1, 0), 'output': (3, 0)}
+    return order[name] if name in order else (2, int(name[1:]))
 
 
 def boundary_band(label: Tensor, radius: int) -> Tensor:
@@ -117,14 +118,10 @@ class PerWalkIoUMetric(IoUMetric):
             head = ' | '.join('all' if r == 0 else f'band {r}px' for r in radii)
             rows = [f'| {name} | ' + ' | '.join(f'{row[r]:.2f}' if r in row else '-'
                                                for r in radii) + ' |'
-                    for name, row in sorted(table.items(), key=lambda kv: _order(kv[0]))]
+                    for name, row in sorted(table.items(), key=lambda kv: _stage_order(kv[0]))]
             print_log('per-stage mIoU (Fig. 4: score map x, seed s, output y_t of each walk) '
                       'and within r pixels of a label boundary\n'
                       + '\n'.join([f'| stage | {head} |',
                                    '|---|' + '---:|' * len(radii), *rows]),
                       logger='current')
         return metrics
-
-
-def _order(name: str) -> Optional[tuple]:
-    return (3, 0) if name == 'output' else _stage_order(name)
