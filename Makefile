@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 CAMVID_ROOT ?= ../shared/data/camvid
 MV2_WEIGHTS := checkpoints/mobilenetv2_imagenet_mmseg.pth
 
-.PHONY: env lint test test-slow test-camvid weights demo study study-camvid benchmark clean-env
+.PHONY: env lint test test-slow test-camvid weights demo study study-camvid study-refine benchmark clean-env
 
 $(VENV)/.ready: requirements/constraints.txt tools/setup_env.sh setup.py
 	VENV=$(VENV) bash tools/setup_env.sh
@@ -39,6 +39,9 @@ study: env  # the demo for 3 training seeds: benchmarks/demo_study.json (about 3
 
 study-camvid: env weights  # CamVid, DeepLabV2-MV2 vs DifNet-MV2, 3 seeds: benchmarks/camvid_study.json
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CAMVID_ROOT="$(CAMVID_ROOT)" bash tools/camvid_study.sh
+
+study-refine: env weights  # CamVid, DeepLabV3+-MV2 continued with/without diffusion: benchmarks/refine_study.json
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CAMVID_ROOT="$(CAMVID_ROOT)" bash tools/refine_study.sh
 
 benchmark: env  # Table 4, training step, FLOPs, diffusion: benchmarks/<device>.json
 	$(PY) tools/benchmark.py

@@ -8,12 +8,14 @@ from .evaluation import PerWalkIoUMetric
 from .models import (
     CheckedEncoderDecoder,
     DeepLabV2Head,
+    DiffusionHead,
     DiffusionTrace,
     DifNetDataPreProcessor,
     DifNetEncoderDecoder,
     DifNetHead,
     DifNetResNet,
     RandomWalk,
+    SharedSimilarity,
     SimilarityBackbone,
 )
 from .utils import allow_mmengine_checkpoints, explain_pretrained_failures
@@ -24,6 +26,6 @@ explain_pretrained_failures()
 
 __all__ = ['LoadAnnotationsChecked', 'generate_synthetic_voc', 'ConfigCheckHook',
            'DifNetRunner', 'StopOnInvalidLossHook', 'PerWalkIoUMetric',
-           'CheckedEncoderDecoder', 'DeepLabV2Head', 'DiffusionTrace', 'DifNetDataPreProcessor',
+           'CheckedEncoderDecoder', 'DeepLabV2Head', 'DiffusionHead', 'DiffusionTrace', 'DifNetDataPreProcessor',
            'DifNetEncoderDecoder', 'DifNetHead', 'DifNetResNet', 'RandomWalk',
-           'SimilarityBackbone', '__version__']
+           'SharedSimilarity', 'SimilarityBackbone', '__version__']

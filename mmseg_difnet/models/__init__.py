@@ -2,11 +2,14 @@ from .checked_encoder_decoder import CheckedEncoderDecoder
 from .data_preprocessor import DifNetDataPreProcessor
 from .deeplabv2_head import DeepLabV2Head
 from .difnet_encoder_decoder import DifNetEncoderDecoder
-from .difnet_head import DiffusionTrace, DifNetHead
+from .difnet_head import DifNetHead
+from .diffusion_head import DiffusionHead, DiffusionTrace
 from .random_walk import RandomWalk
 from .resnet import DifNetResNet
+from .seed_checkpoint import map_plain_checkpoint
+from .shared_similarity import SharedSimilarity
 from .similarity_backbone import SimilarityBackbone
 
-__all__ = ['CheckedEncoderDecoder', 'DeepLabV2Head', 'DifNetDataPreProcessor', 'DiffusionTrace',
-           'DifNetEncoderDecoder', 'DifNetHead', 'DifNetResNet', 'RandomWalk',
-           'SimilarityBackbone']
+__all__ = ['CheckedEncoderDecoder', 'DeepLabV2Head', 'DifNetDataPreProcessor', 'DiffusionHead',
+           'DiffusionTrace', 'DifNetEncoderDecoder', 'DifNetHead', 'DifNetResNet',
+           'RandomWalk', 'SharedSimilarity', 'SimilarityBackbone', 'map_plain_checkpoint']

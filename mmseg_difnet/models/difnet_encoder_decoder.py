@@ -9,6 +9,7 @@ from mmseg.utils import ConfigType, OptSampleList, SampleList
 from torch import Tensor
 
 from .checked_encoder_decoder import CheckedEncoderDecoder
+from .similarity_backbone import SimilarityBackbone
 
 
 @MODELS.register_module()
@@ -22,10 +23,12 @@ class DifNetEncoderDecoder(CheckedEncoderDecoder):
     test-time augmentation and auxiliary heads behave exactly as for ``EncoderDecoder``.
 
     Args:
-        concurrent_branches (bool): On a GPU, run the similarity branch on a second CUDA
-            stream while the seed branch runs (they are independent until the walks, Sec. 5.4).
-            Outputs are unchanged. Default: False.
-        **kwargs: Arguments of ``EncoderDecoder``; ``neck`` is the similarity branch.
+        concurrent_branches (bool): On a GPU, run the similarity branch (a
+            :class:`SimilarityBackbone`) on a second CUDA stream while the seed branch runs
+            (they are independent until the walks, Sec. 5.4). Outputs are unchanged.
+            Default: False.
+        **kwargs: Arguments of :class:`CheckedEncoderDecoder` (``seed_checkpoint``: start the
+            seed branch from a plain model's checkpoint); ``neck`` is the similarity branch.
     """
 
     def __init__(self, *, backbone: ConfigType, neck: ConfigType, decode_head: ConfigType,
@@ -79,7 +82,8 @@ class DifNetEncoderDecoder(CheckedEncoderDecoder):
                 f'output stride {stride}: the diffusion grid would be empty or a single node. '
                 'Use larger images (or crops: crop_size in the config), or a larger '
                 'test_cfg.crop_size for slide inference.')
-        if not (self.concurrent_branches and inputs.is_cuda):
+        if not (self.concurrent_branches and inputs.is_cuda
+                and isinstance(self.neck, SimilarityBackbone)):
             return self.neck(self.backbone(inputs), inputs)
         main = torch.cuda.current_stream(inputs.device)
         if self._side_stream is None or self._side_stream.device != inputs.device:

@@ -1,0 +1,11 @@
+# The refinement study's plain arm: the plain model continued
+# (README, "Diffusion for any mmseg model"; tools/refine_study.sh): the base config for 400
+# iterations from the trained plain model, --cfg-options model.seed_checkpoint=<checkpoint>.
+# The continuation's length and recipe (a fresh SGD and poly schedule from lr 0.01, the
+# CamVid study's) were fixed before any run.
+_base_ = './deeplabv3plus_mv2-d8_camvid-240x320.py'
+max_iters = 400
+param_scheduler = [
+    dict(type='PolyLR', eta_min=0.0, power=0.9, begin=0, end=max_iters, by_epoch=False)
+]
+train_cfg = dict(max_iters=max_iters, val_interval=max_iters)

@@ -1,0 +1,229 @@
+# Copyright (c) mmseg-difnet contributors. Licensed under the Apache License 2.0.
+"""DifNet's diffusion (Jiang et al., NeurIPS 2018, https://arxiv.org/abs/1805.08015, Sec. 4)
+behind any mmseg decode head: the seed head's logits are the score map x, then M = H(x),
+s = M·x and the cascade of random walks.
+
+Shapes: B batch, K classes, (h, w) the score map's grid (the seed head's output), g =
+grid_scale, T walks, N = (h·g)(w·g) diffusion nodes.
+"""
+import copy
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+from mmseg.models.decode_heads.decode_head import BaseDecodeHead
+from mmseg.models.utils import resize
+from mmseg.registry import MODELS
+from mmseg.utils import ConfigType
+from torch import Tensor
+
+from .random_walk import build_reference_norm, transition_matrix
+
+# Arguments of BaseDecodeHead that the outer head takes from its seed head when not given:
+# the seed head's classes, loss and label handling are the plain model's.
+_FROM_SEED = ('num_classes', 'out_channels', 'threshold', 'align_corners', 'ignore_index',
+              'loss_decode', 'in_channels', 'channels', 'in_index', 'input_transform')
+
+
+class ImportanceMap(nn.Sequential):
+    """H of Sec. 4: x (B, K, h, w) -> M (B, 1, h, w) in (0, 1).
+
+    BN(K) - ReLU - conv5×5(K→8) - BN - ReLU - conv5×5(8→4) - BN - ReLU - conv5×5(4→1) -
+    sigmoid; no conv has a bias and each keeps PyTorch's default init, each norm's γ starts
+    U(0, 1) (``norm_weight_init='uniform'``), as the reference's ``Mask`` (sdujump/DifNet
+    model_difnet.py:16-32, which no init loop reaches; PyTorch 0.4's defaults).
+    """
+
+    def __init__(self, num_classes: int, norm_cfg: ConfigType,
+                 norm_weight_init: str = 'uniform') -> None:
+        layers: List[nn.Module] = []
+        for c_in, c_out in zip((num_classes, 8, 4), (8, 4, 1)):
+            layers += [build_reference_norm(norm_cfg, c_in, norm_weight_init),
+                       nn.ReLU(inplace=True),
+                       nn.Conv2d(c_in, c_out, 5, padding=2, bias=False)]
+        super().__init__(*layers, nn.Sigmoid())
+
+
+class DiffusionTrace(NamedTuple):
+    """Every intermediate of one diffusion forward pass (the paper's Fig. 2 and 4)."""
+    x: Tensor  # score map (B, K, h, w)
+    M: Tensor  # importance map (B, 1, h, w)
+    s: Tensor  # seed M·x on the diffusion grid (B, K, h·g, w·g)
+    y: List[Tensor]  # y_1 .. y_T, each (B, K, h·g, w·g); y[-1] is the output
+
+    def stages(self) -> Dict[str, Tensor]:
+        """x, s, y1 .. yT by name: the rows of the per-walk evaluation (Fig. 4)."""
+        return {'x': self.x, 's': self.s, **{f'y{t + 1}': y for t, y in enumerate(self.y)}}
+
+    @property
+    def E(self) -> Tensor:
+        """Influence map Σ_k |x_k| (Fig. 2): (B, 1, h, w)."""
+        return self.x.abs().sum(1, keepdim=True)
+
+
+def _indices(in_index) -> Tuple[int, ...]:
+    return tuple(in_index) if isinstance(in_index, (list, tuple)) else (in_index,)
+
+
+@MODELS.register_module()
+class DiffusionHead(BaseDecodeHead):
+    """Any mmseg decode head refined by DifNet's diffusion (Sec. 4, Eq. 4-5).
+
+    The seed head (``seed_head``, e.g. DeepLabV3+'s ``DepthwiseSeparableASPPHead``,
+    ``PSPHead``, ``FCNHead``, ``SegformerHead``) reads the segmentor's backbone stages as it
+    would in the plain model and gives the score map x; then M = H(x), s = M·x, and T walks
+    diffuse s along the similarity levels f_0 .. f_{T-1}. Only y_T is supervised. The steps
+    are public, each in one place: :meth:`score_map` (x), :meth:`seed` (x, M, s),
+    :meth:`diffuse` (the cascade, Eq. 5), :meth:`trace` (every intermediate) and
+    :meth:`transition_matrices` (P_t, for inspection). :class:`DifNetHead` is the case whose
+    seed is DeepLabV2's ASPP-v2 classifier.
+
+    The inputs are the backbone stages followed by the ``len(sim_channels)`` similarity levels,
+    which the neck appends: :class:`SimilarityBackbone` (a second backbone, the paper's design)
+    or :class:`SharedSimilarity` (the image and the backbone's own stages).
+
+    Args:
+        seed_head (dict): Config of the mmseg decode head that gives x. Its ``in_index``
+            selects backbone stages as in the plain model. ``num_classes``, ``out_channels``,
+            ``threshold`` and ``align_corners`` given here are filled into it; these and
+            ``ignore_index``, ``loss_decode``, ``in_channels``, ``channels`` and ``in_index``
+            of this head default to the seed head's (the loss is the plain model's, applied
+            to y_T; the seed head's own ``loss_decode`` is unused).
+        sim_channels (Sequence[int]): Channels of each similarity level, one walk per level,
+            in cascade order. Default: (3, 256, 512, 1024, 2048), the image and the four
+            stages of a ResNet-50 (Fig. 1).
+        walk_cfg (dict): Config of each walk; ``in_channels``, ``norm_cfg`` and
+            ``norm_weight_init`` are filled in. Default: ``dict(type='RandomWalk')``
+            (Ψ width 64, μ = β = 0.5 at start).
+        grid_scale (int): The walks run on the score map's grid upsampled by this factor, the
+            seed bilinearly upsampled to it. Default: 1, the paper's grid.
+        norm_weight_init (str): Initial γ of every norm of H and Ψ: 'uniform', U(0, 1) as
+            the reference (PyTorch 0.4's default; README row 15), or 'ones'. Default: 'uniform'.
+        **kwargs: Arguments of ``BaseDecodeHead``; ``norm_cfg`` is that of H and Ψ (BN when
+            None).
+    """
+
+    def __init__(self, *, seed_head: Optional[ConfigType] = None,
+                 sim_channels: Sequence[int] = (3, 256, 512, 1024, 2048),
+                 walk_cfg: ConfigType = dict(type='RandomWalk'), grid_scale: int = 1,
+                 norm_weight_init: str = 'uniform', **kwargs) -> None:
+        name = type(self).__name__
+        seed_cfg = None
+        if seed_head is not None:
+            seed_cfg = self._seed_head_cfg(seed_head, kwargs)
+        elif type(self).score_map is DiffusionHead.score_map:
+            raise ValueError(f"{name}: decode_head.seed_head is missing: give the config of "
+                             "the mmseg decode head that predicts the score map, e.g. "
+                             "seed_head=dict(type='PSPHead', in_channels=2048, ...).")
+        super().__init__(**kwargs)
+        if seed_cfg is not None:
+            del self.conv_seg  # the seed head has its own classifier
+            self.seed_head = MODELS.build(seed_cfg)
+            if self.seed_head.out_channels != self.out_channels:
+                raise ValueError(
+                    f'{name}: the seed head predicts {self.seed_head.out_channels} channels '
+                    f'but decode_head.num_classes={self.num_classes}: drop num_classes from '
+                    'decode_head (it is the seed head\'s) or make them equal.')
+        if not (isinstance(grid_scale, int) and grid_scale >= 1):
+            raise ValueError(f'{name}: grid_scale={grid_scale!r} must be an integer >= 1.')
+        self.grid_scale = grid_scale
+        if len(sim_channels) == 0:
+            raise ValueError(f'{name}: sim_channels is empty; give one entry per walk, '
+                             'e.g. (3, 256, 512, 1024, 2048) for a ResNet-50 similarity branch.')
+        self.sim_channels = tuple(sim_channels)
+        norm_cfg = self.norm_cfg or dict(type='BN')  # H and Ψ are normalised (Sec. 4)
+        self.importance = ImportanceMap(self.out_channels, norm_cfg, norm_weight_init)
+        self.walks = nn.ModuleList(
+            MODELS.build(dict(walk_cfg, in_channels=c, norm_cfg=norm_cfg,
+                              norm_weight_init=norm_weight_init))
+            for c in self.sim_channels)
+
+    @staticmethod
+    def _seed_head_cfg(seed_head: ConfigType, kwargs: dict) -> dict:
+        """The seed head's config, and this head's missing arguments filled from it."""
+        seed_cfg = copy.deepcopy(dict(seed_head))
+        for key in ('num_classes', 'out_channels', 'threshold', 'align_corners'):
+            if key in kwargs:  # given here, filled into the seed head (mmseg's leaf configs
+                seed_cfg[key] = kwargs[key]  # set decode_head.num_classes)
+        for key in _FROM_SEED:
+            if key in seed_cfg:
+                kwargs.setdefault(key, copy.deepcopy(seed_cfg[key]))
+        if 'channels' not in kwargs:  # BaseDecodeHead requires it; the classifier is deleted
+            kwargs['channels'] = kwargs.get('num_classes')
+        if isinstance(kwargs.get('in_index'), (list, tuple)):  # e.g. SegformerHead's
+            kwargs.setdefault('input_transform', 'multiple_select')
+        kwargs.setdefault('dropout_ratio', 0.0)  # the seed head's classifier has its own
+        kwargs.setdefault('init_cfg', None)  # the seed head initialises itself
+        return seed_cfg
+
+    @property
+    def num_walks(self) -> int:
+        return len(self.walks)
+
+    def split_inputs(self, inputs: List[Tensor]) -> Tuple[List[Tensor], List[Tensor]]:
+        """Backbone stages and similarity levels f_0 .. f_{T-1} of the head's inputs."""
+        name = type(self).__name__
+        n_seed = len(inputs) - self.num_walks
+        if n_seed < 1:
+            raise ValueError(
+                f'{name}: got {len(inputs)} feature maps, but {self.num_walks} similarity '
+                'levels plus the seed stages are needed. Put a SimilarityBackbone or a '
+                "SharedSimilarity in the neck slot of a 'DifNetEncoderDecoder' segmentor.")
+        bad = [i for i in _indices(self.in_index) if not 0 <= i < n_seed]
+        if bad:
+            raise ValueError(
+                f'{name}: decode_head.in_index={self.in_index} selects {bad}, not one of the '
+                f'{n_seed} seed-backbone stages (0..{n_seed - 1}); the {self.num_walks} entries '
+                'after them are the similarity levels, and a seed read from them would leave '
+                f'the seed backbone untrained. Index the backbone stages (0..{n_seed - 1}).')
+        return inputs[:n_seed], inputs[n_seed:]
+
+    def score_map(self, stages: List[Tensor]) -> Tensor:
+        """x: the seed head's logits (B, K, h, w) from the backbone stages."""
+        return self.seed_head(stages)
+
+    def seed(self, inputs: List[Tensor]) -> Tuple[Tensor, Tensor, Tensor]:
+        """x = seed head(stages), M = H(x), s = M·x (Sec. 4).
+
+        Returns x (B, K, h, w), M (B, 1, h, w) and s (B, K, h·g, w·g).
+        """
+        stages, _ = self.split_inputs(inputs)
+        x = self.score_map(stages)  # (B, K, h, w)
+        M = self.importance(x)  # (B, 1, h, w)
+        s = M * x  # (B, K, h, w)
+        if self.grid_scale > 1:  # a finer diffusion grid: (B, K, h·g, w·g)
+            s = resize(s, scale_factor=self.grid_scale, mode='bilinear',
+                       align_corners=self.align_corners)
+        return x, M, s
+
+    def diffuse(self, s: Tensor, levels: Sequence[Tensor]) -> List[Tensor]:
+        """The cascade y_0 = s, y_{t+1} = ⊕_t(f_t, y_t, s) (Eq. 5): y_1 .. y_T, each shaped
+        as s. ``levels`` are f_0 .. f_{T-1}, any spatial sizes."""
+        if len(levels) != self.num_walks:
+            raise ValueError(f'{type(self).__name__}: {len(levels)} similarity levels for '
+                             f'{self.num_walks} walks.')
+        ys, y = [], s
+        for walk, f in zip(self.walks, levels):
+            y = walk(f, y, s)  # (B, K, h·g, w·g)
+            ys.append(y)
+        return ys
+
+    def trace(self, inputs: List[Tensor]) -> DiffusionTrace:
+        """One forward pass keeping every intermediate (x, M, s, y_1 .. y_T)."""
+        x, M, s = self.seed(inputs)
+        return DiffusionTrace(x, M, s, self.diffuse(s, self.split_inputs(inputs)[1]))
+
+    def forward(self, inputs: List[Tensor]) -> Tensor:
+        """Final output y_T of the cascade, (B, K, h·g, w·g)."""
+        return self.trace(inputs).y[-1]
+
+    def transition_matrices(self, levels: Sequence[Tensor], grid: Tuple[int, int]
+                            ) -> List[Tensor]:
+        """P_t = softmax(Ψ_t Ψ_tᵀ) of every walk on ``grid`` (the diffusion grid, that of s),
+        each (B, N, N), rows summing to 1: for inspection (Fig. 3); the walks never form P."""
+        return [transition_matrix(walk.embed(f, grid)) for walk, f in zip(self.walks, levels)]
+
+    def walk_parameters(self) -> Tuple[Tensor, Tensor]:
+        """μ_t and β_t of every walk (Table 3), each (T,)."""
+        return (torch.stack([w.mu for w in self.walks]),
+                torch.stack([w.beta for w in self.walks]))

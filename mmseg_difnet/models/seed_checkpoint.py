@@ -1,0 +1,74 @@
+# Copyright (c) mmseg-difnet contributors. Licensed under the Apache License 2.0.
+"""Start a diffusion model from a plain mmseg model's checkpoint: the key mapping, in one place.
+
+A plain model (``EncoderDecoder`` with ``backbone``, ``decode_head`` and optionally
+``auxiliary_head``) becomes the seed branch of a :class:`DifNetEncoderDecoder`: its backbone is
+the seed backbone, its decode head the seed head (``decode_head.seed_head.*`` under a
+:class:`DiffusionHead`; unchanged under :class:`DifNetHead`, whose ASPP-v2 keys are
+DeepLabV2Head's), its auxiliary head the auxiliary head. H, the walks and the similarity branch
+start fresh.
+"""
+from typing import Dict, List, Tuple
+
+import torch
+import torch.nn as nn
+
+_PARTS = ('backbone.', 'decode_head.', 'auxiliary_head.')
+
+
+def _show(keys: List[str], n: int = 5) -> str:
+    return f'{len(keys)} ({", ".join(keys[:n])}{", ..." if len(keys) > n else ""})'
+
+
+def map_plain_checkpoint(state: Dict[str, torch.Tensor], model: nn.Module, source: str = '?'
+                         ) -> Tuple[Dict[str, torch.Tensor], List[str]]:
+    """Map a plain model's state dict onto ``model``'s keys.
+
+    Returns the mapped state dict and the model's keys it leaves to their init (the
+    diffusion's). Raises ``ValueError`` naming the keys when the checkpoint is of another model:
+    a key that maps nowhere, a seed key (backbone, seed head, auxiliary head) it lacks, or a
+    shape that differs (another number of classes named as such).
+    """
+    state = {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
+    head = getattr(model, 'decode_head', None)
+    head_prefix = 'decode_head.seed_head.' if hasattr(head, 'seed_head') else 'decode_head.'
+    own = model.state_dict()
+    mapped, nowhere = {}, []
+    for k, v in state.items():
+        if k.startswith('decode_head.'):
+            new = head_prefix + k[len('decode_head.'):]
+        elif k.startswith(('backbone.', 'auxiliary_head.')):
+            new = k
+        else:
+            new = None
+        if new is None or new not in own:
+            nowhere.append(k)
+        else:
+            mapped[new] = v
+    seed_keys = [k for k in own if k.startswith(('backbone.', head_prefix, 'auxiliary_head.'))
+                 and not k.startswith(('decode_head.importance.', 'decode_head.walks.'))]
+    lacking = [k for k in seed_keys if k not in mapped]
+    shapes = [(k, tuple(v.shape), tuple(own[k].shape)) for k, v in mapped.items()
+              if isinstance(v, torch.Tensor) and v.shape != own[k].shape]
+    problems = []
+    if nowhere:
+        problems.append(f'keys that map to nothing in this model {_show(nowhere)}')
+    if lacking:
+        problems.append(f'seed-branch keys of this model that it lacks {_show(lacking)}')
+    if shapes:
+        k, got, want = shapes[0]
+        classes = getattr(head, 'out_channels', None)
+        if classes is not None and want and want[0] == classes and got[0] != classes:
+            problems.append(f'another number of classes: {k} has {got[0]} outputs, the '
+                            f'config {classes} (set decode_head.num_classes to the '
+                            'checkpoint\'s, or train the plain model on this dataset)')
+        problems.append('shape mismatches ' + _show(
+            [f'{k} {tuple(g)} vs {tuple(w)}' for k, g, w in shapes], 3))
+    if problems:
+        raise ValueError(
+            f'model.seed_checkpoint={source!r} is not a checkpoint of this model\'s plain '
+            f'version (backbone, decode head as seed head, auxiliary head): '
+            + '; '.join(problems) + '. Use a checkpoint trained with the plain config whose '
+            'backbone and decode head this config wraps.')
+    fresh = [k for k in own if k not in mapped]
+    return mapped, fresh
