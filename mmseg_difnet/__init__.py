@@ -26,6 +26,6 @@ explain_pretrained_failures()
 
 __all__ = ['LoadAnnotationsChecked', 'generate_synthetic_voc', 'ConfigCheckHook',
            'DifNetRunner', 'StopOnInvalidLossHook', 'PerWalkIoUMetric',
-           'CheckedEncoderDecoder', 'DeepLabV2Head', 'DiffusionHead', 'DiffusionTrace', 'DifNetDataPreProcessor',
-           'DifNetEncoderDecoder', 'DifNetHead', 'DifNetResNet', 'RandomWalk',
-           'SharedSimilarity', 'SimilarityBackbone', '__version__']
+           'CheckedEncoderDecoder', 'DeepLabV2Head', 'DiffusionHead', 'DiffusionTrace',
+           'DifNetDataPreProcessor', 'DifNetEncoderDecoder', 'DifNetHead', 'DifNetResNet',
+           'RandomWalk', 'SharedSimilarity', 'SimilarityBackbone', '__version__']

@@ -60,6 +60,67 @@ def deeplabv2_cfg(depth=18, num_classes=4):
     return _tiny(cfg)
 
 
+SEED_HEADS = {  # tiny mmseg decode heads on a ResNet-18's stages (64, 128, 256, 512 channels)
+    'DepthwiseSeparableASPPHead': dict(in_channels=512, in_index=3, channels=16,
+                                       dilations=(1, 2), c1_in_channels=64, c1_channels=8),
+    'PSPHead': dict(in_channels=512, in_index=3, channels=16, pool_scales=(1, 2)),
+    'FCNHead': dict(in_channels=512, in_index=3, channels=16, num_convs=1),
+    'SegformerHead': dict(in_channels=[64, 128, 256, 512], in_index=[0, 1, 2, 3], channels=16),
+}
+
+
+def plain_cfg(seed_head='PSPHead', num_classes=4, aux=True):
+    """A plain mmseg model: ResNet-18-D8 + the seed head type of ``SEED_HEADS`` (+ FCNHead
+    auxiliary head), as mmseg's zoo configs, tiny and without pretrained weights."""
+    cfg = deeplabv2_cfg(depth=18, num_classes=num_classes)
+    cfg.decode_head = dict(type=seed_head, num_classes=num_classes, dropout_ratio=0.1,
+                           norm_cfg=dict(type='BN', requires_grad=True), align_corners=False,
+                           **SEED_HEADS[seed_head])
+    if aux:
+        cfg.auxiliary_head = dict(type='FCNHead', in_channels=256, in_index=2, channels=8,
+                                  num_convs=1, num_classes=num_classes,
+                                  norm_cfg=dict(type='BN', requires_grad=True),
+                                  loss_decode=dict(type='CrossEntropyLoss', loss_weight=0.4))
+    return cfg
+
+
+def diffusion_cfg(seed_head='PSPHead', num_classes=4, similarity='shared', aux=True):
+    """``plain_cfg``'s model with diffusion: its decode head the seed head of a DiffusionHead,
+    five walks on the image and the four stages of the model's own backbone ('shared') or of a
+    second ResNet-18 ('backbone')."""
+    cfg = plain_cfg(seed_head, num_classes, aux)
+    cfg.type = 'DifNetEncoderDecoder'
+    if similarity == 'shared':
+        cfg.neck = dict(type='SharedSimilarity', levels=(0, 1, 2, 3, 4))
+    else:
+        cfg.neck = dict(type='SimilarityBackbone', backbone=copy.deepcopy(cfg.backbone),
+                        levels=(0, 1, 2, 3, 4))
+    cfg.decode_head = dict(type='DiffusionHead', seed_head=cfg.decode_head,
+                           sim_channels=(3, *RESNET_CHANNELS[18]),
+                           norm_cfg=dict(type='BN', requires_grad=True))
+    return cfg
+
+
+def logged(fn):
+    """The messages mmengine's current logger gets while ``fn()`` runs, and fn's result."""
+    import logging
+
+    from mmengine.logging import MMLogger
+    messages = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            messages.append(record.getMessage())
+
+    logger, handler = MMLogger.get_current_instance(), Collect()
+    logger.addHandler(handler)
+    try:
+        result = fn()
+    finally:
+        logger.removeHandler(handler)
+    return messages, result
+
+
 def build(cfg):
     model = MODELS.build(cfg)
     model.init_weights()

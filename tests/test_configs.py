@@ -25,7 +25,18 @@ EXPECTED = {'difnet_r18_voc', 'difnet_r34_voc', 'difnet_r50_voc', 'difnet_r101_v
             'difnet_r50_context60', 'difnet_r101_context60', 'deeplabv2_r50_context60',
             'deeplabv2_r101_context60', 'difnet_r50_voc_reference',
             'deeplabv2_r50_voc_reference', 'difnet_mv2-d8_camvid-240x320',
-            'deeplabv2_mv2-d8_camvid-240x320'}
+            'deeplabv2_mv2-d8_camvid-240x320',
+            'difnet-deeplabv3plus_r50-d8_4xb4-20k_voc12aug-512x512',
+            'difnet-deeplabv3plus_r50-d8_4xb4-40k_voc12aug-512x512',
+            'difnet-pspnet_r50-d8_4xb4-20k_voc12aug-512x512',
+            'difnet-pspnet_r50-d8_4xb4-40k_voc12aug-512x512',
+            'deeplabv3plus_mv2-d8_camvid-240x320', 'pspnet_mv2-d8_camvid-240x320',
+            'difnet-deeplabv3plus_mv2-d8_camvid-240x320',
+            'difnet-deeplabv3plus_mv2-d8-shared_camvid-240x320',
+            'difnet-pspnet_mv2-d8_camvid-240x320'}
+# the head of each plain model, and the seed head of its version with diffusion
+PLAIN_HEADS = {'deeplabv2': 'DeepLabV2Head', 'deeplabv3plus': 'DepthwiseSeparableASPPHead',
+               'pspnet': 'PSPHead'}
 
 
 def test_all_expected_configs_exist():
@@ -40,17 +51,28 @@ def test_config_builds_and_forwards(path):
     K = (60 if 'context60' in name else 59 if 'context' in name else 11 if 'camvid' in name
          else 21)
     assert model.decode_head.num_classes == K
+    plain = name.split('_')[0].removeprefix('difnet-')
     if name.startswith('difnet'):
         assert type(model).__name__ == 'DifNetEncoderDecoder'
         assert len(model.decode_head.walks) == 5
-        sim, seed = model.neck.backbone, model.backbone  # the same architecture
-        assert type(sim) is type(seed) and getattr(sim, 'depth', 0) == getattr(seed, 'depth', 0)
-    else:
-        assert type(model.decode_head).__name__ == 'DeepLabV2Head'
+        if 'shared' in name:
+            assert type(model.neck).__name__ == 'SharedSimilarity'
+        else:
+            sim, seed = model.neck.backbone, model.backbone  # the same architecture
+            assert type(sim) is type(seed) and getattr(sim, 'depth', 0) == getattr(seed,
+                                                                                   'depth', 0)
+    if name.startswith('difnet-'):  # diffusion behind a plain mmseg model's decode head
+        assert type(model.decode_head).__name__ == 'DiffusionHead'
+        seed_head = model.decode_head.seed_head
+        assert type(seed_head).__name__ == PLAIN_HEADS[plain]
+        assert seed_head.num_classes == K and model.auxiliary_head.num_classes == K
+    elif not name.startswith('difnet'):
+        assert type(model.decode_head).__name__ == PLAIN_HEADS[plain]
     x = torch.randn(1, 3, 65, 65)
     with torch.no_grad():
         g = getattr(model.decode_head, 'grid_scale', 1)  # the demo diffuses at stride 4
-        assert model(x, mode='tensor').shape == (1, K, 9 * g, 9 * g)
+        side = 17 if plain == 'deeplabv3plus' else 9 * g  # DeepLabV3+ decodes at stride 4
+        assert model(x, mode='tensor').shape == (1, K, side, side)
 
 
 def test_reference_protocol_configs_set_every_switch():

@@ -3,7 +3,7 @@ gradients), the fused kernel really runs, mixed precision stays finite, a finer 
 concurrent branches on a GPU."""
 import pytest
 import torch
-from helpers import batch, build, difnet_cfg
+from helpers import batch, build, difnet_cfg, logged
 from torch.profiler import ProfilerActivity, profile
 
 from mmseg_difnet.models import random_walk as rw
@@ -65,9 +65,6 @@ def test_auto_choice_is_stateless_and_out_of_memory_propagates(monkeypatch):
 def test_no_fused_kernel_falls_back_to_chunked_and_logs_once(monkeypatch):
     """A dtype no fused kernel takes: 'auto' computes P·y by the chunked path, with the dense
     path's values, and the walk logs the reason once through mmengine's logger."""
-    import logging
-
-    from mmengine.logging import MMLogger
     from mmseg.registry import MODELS
     psi, y = inputs(1, 64, 16, 5, 0.3)
     path, reason = rw.choose_impl('auto', psi.detach().to(torch.int8), y)
@@ -75,21 +72,13 @@ def test_no_fused_kernel_falls_back_to_chunked_and_logs_once(monkeypatch):
     # float64 runs through the CPU kernel; pretend it had none to drive the module's fallback
     monkeypatch.setitem(rw._FUSED_DTYPES, 'cpu', (torch.float32,))
     walk = MODELS.build(dict(type='RandomWalk', in_channels=3)).double().eval()
-    messages = []
-
-    class Collect(logging.Handler):
-        def emit(self, record):
-            messages.append(record.getMessage())
-
-    logger, handler = MMLogger.get_current_instance(), Collect()
-    logger.addHandler(handler)
     f = torch.randn(1, 3, 8, 8, dtype=torch.float64)
     s = torch.randn(1, 2, 4, 4, dtype=torch.float64)
-    try:
+
+    def twice():
         with torch.no_grad():
-            out1, out2 = walk(f, s, s), walk(f, s, s)
-    finally:
-        logger.removeHandler(handler)
+            return walk(f, s, s), walk(f, s, s)
+    messages, (out1, out2) = logged(twice)
     fallbacks = [m for m in messages if 'chunked path' in m]
     assert len(fallbacks) == 1 and 'torch.float64' in fallbacks[0]
     walk.impl = 'dense'

@@ -36,6 +36,6 @@ def test_infer_errors(trained, tmp_path):
     assert proc.returncode == 2 and f"cannot read the image '{bad}'" in proc.stderr
     deeplab = osp.join(ROOT, 'configs', 'difnet', 'deeplabv2_r18_synthetic.py')
     proc = infer(deeplab, trained['ckpt'], trained['image'], '--sheet', cwd=tmp_path)
-    assert proc.returncode == 2 and 'not a DifNet head' in proc.stderr
+    assert proc.returncode == 2 and 'not a diffusion head' in proc.stderr
     proc = infer(deeplab, trained['ckpt'], trained['image'], cwd=tmp_path)
     assert proc.returncode == 2 and 'does not fit this model' in proc.stderr

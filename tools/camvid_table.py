@@ -50,15 +50,17 @@ def _paired_verdict(diff: List[float]) -> str:
     return 'positive' if d > margin else 'negative' if d < -margin else 'null'
 
 
-def collect(study_dir: str) -> Dict[str, Dict[str, Dict]]:
+def collect(study_dir: str, models=MODELS) -> Dict[str, Dict[str, Dict]]:
+    """Test metrics of every finished ``<model>_seed<N>`` run; μ_t, β_t of the second model's
+    (the one with diffusion)."""
     runs: Dict[str, Dict[str, Dict]] = {}
-    for _, model in MODELS:
+    for _, model in models:
         for d in sorted(glob.glob(osp.join(study_dir, f'{model}_seed*'))):
             if not osp.isfile(osp.join(d, 'done')):
                 continue
             seed = d.rsplit('_seed', 1)[1]
             res = latest_test_metrics(osp.join(d, 'test'))
-            if model == 'difnet':
+            if model == models[1][1]:
                 with open(osp.join(d, 'last_checkpoint')) as f:
                     res['walks'] = walk_params_from_checkpoint(f.read().strip())
             runs.setdefault(model, {})[seed] = res
@@ -66,12 +68,17 @@ def collect(study_dir: str) -> Dict[str, Dict[str, Dict]]:
 
 
 def study_table(study_dir: str, json_path: Optional[str] = None,
-                seconds: Optional[int] = None) -> str:
-    runs = collect(study_dir)
-    seeds = sorted(set(runs.get('deeplabv2', {})) & set(runs.get('difnet', {})))
+                seconds: Optional[int] = None, models=MODELS, criterion: str = CRITERION,
+                extra: Optional[Dict] = None) -> str:
+    """The study's tables (markdown) and JSON: ``models`` are (name, run prefix) of the
+    baseline and of the model with diffusion, compared by ``criterion``; ``extra`` is merged
+    into the JSON."""
+    (base_name, base), (name_d, dif) = models
+    runs = collect(study_dir, models)
+    seeds = sorted(set(runs.get(base, {})) & set(runs.get(dif, {})))
     if not seeds:
-        raise FileNotFoundError(f'no finished pair of runs under {study_dir!r}: run '
-                                'tools/camvid_study.sh')
+        raise FileNotFoundError(f'no finished pair of runs under {study_dir!r}: run the '
+                                'study script first')
     def get(model: str, key: str) -> List[float]:
         return [runs[model][s][key] for s in seeds]
 
@@ -80,22 +87,23 @@ def study_table(study_dir: str, json_path: Optional[str] = None,
             'mean ± sample std', '',
             '| Method | mIoU | mIoU ≤2 px | mIoU ≤5 px | mIoU ≤10 px | mAcc | aAcc |',
             '|---|---:|---:|---:|---:|---:|---:|']
-    for name, m in MODELS:
+    for name, m in models:
         rows.append(f'| {name} | ' + ' | '.join(_fmt(get(m, k)) for k in keys) + ' |')
-    out: Dict = dict(criterion=CRITERION, seeds=seeds, runs=runs,
-                     summary={m: {k: _ms(get(m, k)) for k in keys} for _, m in MODELS})
-    diff = {k: [a - b for a, b in zip(get('difnet', k), get('deeplabv2', k))] for k in keys}
-    rows += ['', 'DifNet − DeepLabV2 per seed: mIoU ' + ', '.join(f'{v:+.2f}' for v in
-                                                                  diff['mIoU'])
+    out: Dict = dict(criterion=criterion, seeds=seeds, runs=runs,
+                     summary={m: {k: _ms(get(m, k)) for k in keys} for _, m in models},
+                     **(extra or {}))
+    diff = {k: [a - b for a, b in zip(get(dif, k), get(base, k))] for k in keys}
+    rows += ['', f'{name_d} − {base_name} per seed: mIoU ' + ', '.join(
+        f'{v:+.2f}' for v in diff['mIoU'])
              + '; ≤2 px ' + ', '.join(f'{v:+.2f}' for v in diff['mIoU_band2'])]
     rows += ['', 'Per class (IoU, mean over seeds):', '',
              '| Method | ' + ' | '.join(CLASSES) + ' |', '|---|' + '---:|' * len(CLASSES)]
-    for name, m in MODELS:
+    for name, m in models:
         rows.append(f'| {name} | ' + ' | '.join(
             f'{statistics.mean(get(m, f"IoU.{c}")):.1f}' for c in CLASSES) + ' |')
-    d = runs['difnet']
+    d = runs[dif]
     if all('mIoU_x' in d[s] for s in seeds):
-        rows += ['', 'DifNet per stage (mIoU; in brackets within 2 px of a boundary), mean ± '
+        rows += ['', f'{name_d} per stage (mIoU; in brackets within 2 px of a boundary), mean ± '
                  'std:', '', '| ' + ' | '.join(STAGES) + ' |', '|' + '---:|' * len(STAGES),
                  '| ' + ' | '.join(_fmt([d[s][f'mIoU_{k}'] for s in seeds]) for k in STAGES)
                  + ' |',
@@ -110,9 +118,8 @@ def study_table(study_dir: str, json_path: Optional[str] = None,
             for t in range(len(d[seeds[0]]['walks'][p]))))
     if len(seeds) > 1:
         out['verdict'] = dict(
-            mIoU=_verdict(get('difnet', 'mIoU'), get('deeplabv2', 'mIoU')),
-            boundary_2px=_verdict(get('difnet', 'mIoU_band2'),
-                                  get('deeplabv2', 'mIoU_band2')),
+            mIoU=_verdict(get(dif, 'mIoU'), get(base, 'mIoU')),
+            boundary_2px=_verdict(get(dif, 'mIoU_band2'), get(base, 'mIoU_band2')),
             walks_y5_vs_x=_paired_verdict(out['y5_minus_x']) if 'y5_minus_x' in out
             else None)
         rows.append('\nverdict by the criterion: ' + ', '.join(

@@ -52,8 +52,9 @@ def main(argv=None):
             bb.get('backbone', bb).init_cfg = None
     model = init_model(cfg, device=args.device)
     if args.sheet and not hasattr(model.decode_head, 'trace'):
-        fail(f'--sheet: {args.config} has a {type(model.decode_head).__name__}, not a DifNet '
-             'head: there is no diffusion to show. Drop --sheet, or use a DifNet config.')
+        fail(f'--sheet: {args.config} has a {type(model.decode_head).__name__}, not a diffusion '
+             'head (DifNetHead or DiffusionHead): there is no diffusion to show. Drop --sheet, '
+             'or use a config with diffusion.')
     try:
         check_checkpoint_fits(args.checkpoint, model)
     except ValueError as e:

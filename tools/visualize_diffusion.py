@@ -33,7 +33,8 @@ def main():
     model = init_model(args.config, args.checkpoint, device=args.device)
     if not hasattr(model.decode_head, 'trace'):
         raise SystemExit(f'{args.config}: the decode head is {type(model.decode_head).__name__}'
-                         ', not DifNetHead: there is no diffusion to show.')
+                         ', not a diffusion head (DifNetHead or DiffusionHead): there is no '
+                         'diffusion to show.')
     image = mmcv.imread(args.image)  # BGR, as mmseg's pipelines
     gt = np.asarray(Image.open(args.gt)) if args.gt else None
     result = ds.study(model, image, args.points)

@@ -1,9 +1,9 @@
 from .checked_encoder_decoder import CheckedEncoderDecoder
 from .data_preprocessor import DifNetDataPreProcessor
 from .deeplabv2_head import DeepLabV2Head
+from .diffusion_head import DiffusionHead, DiffusionTrace
 from .difnet_encoder_decoder import DifNetEncoderDecoder
 from .difnet_head import DifNetHead
-from .diffusion_head import DiffusionHead, DiffusionTrace
 from .random_walk import RandomWalk
 from .resnet import DifNetResNet
 from .seed_checkpoint import map_plain_checkpoint

@@ -171,11 +171,13 @@ class DiffusionHead(BaseDecodeHead):
                 "SharedSimilarity in the neck slot of a 'DifNetEncoderDecoder' segmentor.")
         bad = [i for i in _indices(self.in_index) if not 0 <= i < n_seed]
         if bad:
+            key = 'decode_head.seed_head' if hasattr(self, 'seed_head') else 'decode_head'
             raise ValueError(
-                f'{name}: decode_head.in_index={self.in_index} selects {bad}, not one of the '
-                f'{n_seed} seed-backbone stages (0..{n_seed - 1}); the {self.num_walks} entries '
-                'after them are the similarity levels, and a seed read from them would leave '
-                f'the seed backbone untrained. Index the backbone stages (0..{n_seed - 1}).')
+                f'{name}: {key}.in_index={self.in_index} does not select one of the {n_seed} '
+                f'seed-backbone stages (0..{n_seed - 1}) (outside: {bad}); the '
+                f'{self.num_walks} entries after them are the similarity levels, and a seed '
+                'read from them would leave the seed backbone untrained. Use '
+                f'in_index={n_seed - 1} (the last stage), or indices in 0..{n_seed - 1}.')
         return inputs[:n_seed], inputs[n_seed:]
 
     def score_map(self, stages: List[Tensor]) -> Tensor:

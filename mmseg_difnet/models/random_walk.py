@@ -126,6 +126,9 @@ def build_reference_norm(norm_cfg: ConfigType, channels: int, weight_init: str) 
     if weight_init not in NORM_WEIGHT_INITS:
         raise ValueError(f'norm_weight_init={weight_init!r} is not one of {NORM_WEIGHT_INITS}: '
                          "'uniform' is the reference's γ ~ U(0, 1), 'ones' PyTorch's γ = 1.")
+    # a norm_cfg taken from an `mmseg::` base carries mmengine's `_scope_`, which mmcv's
+    # build_norm_layer passes on to the layer's constructor
+    norm_cfg = {k: v for k, v in norm_cfg.items() if k != '_scope_'}
     norm = build_norm_layer(norm_cfg, channels)[1]
     if weight_init == 'uniform' and getattr(norm, 'weight', None) is not None:
         nn.init.uniform_(norm.weight, 0.0, 1.0)

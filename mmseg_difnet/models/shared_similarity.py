@@ -4,6 +4,7 @@ from typing import List, Optional, Sequence
 
 from mmengine.model import BaseModule
 from mmseg.registry import MODELS
+from mmseg.utils import OptMultiConfig
 from torch import Tensor
 
 
@@ -21,10 +22,13 @@ class SharedSimilarity(BaseModule):
     Args:
         levels (Sequence[int]): Levels that feed walks, in cascade order: 0 is the
             (normalised) image, 1..S the backbone's outputs. Default: (0, 1, 2, 3, 4).
+        init_cfg (dict | list[dict], optional): Unused (no parameters); for the neck slot's
+            interface. Default: None.
     """
 
-    def __init__(self, *, levels: Sequence[int] = (0, 1, 2, 3, 4)) -> None:
-        super().__init__()
+    def __init__(self, *, levels: Sequence[int] = (0, 1, 2, 3, 4),
+                 init_cfg: OptMultiConfig = None) -> None:
+        super().__init__(init_cfg=init_cfg)
         if len(levels) == 0:
             raise ValueError('SharedSimilarity: levels is empty; (0, 1, 2, 3, 4) are the '
                              'image and four backbone stages.')

@@ -1,0 +1,40 @@
+"""Tables and JSON of the refinement study (tools/refine_study.sh): DeepLabV3+-MV2 continued
+with and without diffusion from one trained plain model, with the verdict of the criterion
+stated before the runs (README, "Diffusion for any mmseg model").
+
+    python tools/refine_table.py work_dirs/refine_study [--json benchmarks/refine_study.json]
+"""
+import argparse
+import os.path as osp
+
+from camvid_table import study_table
+from demo_table import latest_test_metrics
+
+MODELS = (('DeepLabV3+-MV2, continued', 'plain'),
+          ('DeepLabV3+-MV2 + diffusion (shared)', 'diffusion'))
+CRITERION = (
+    'Fixed before the runs. Over the 3 seeds of the 400-iteration continuation from one '
+    'trained DeepLabV3+-MV2: (1) diffusion helps if the diffusion arm\'s mean test mIoU '
+    'exceeds the plain arm\'s by more than twice the larger of the two sample stds; (2) it '
+    'helps at boundaries if the same holds for the mIoU within 2 px of a label boundary '
+    '(band2); (3) the walks themselves help if y5 - x (output minus the seed head\'s score '
+    'map, diffusion arm) is positive by more than twice its std over seeds. The same margin in '
+    'the other direction is a negative result; anything else is null.')
+KEYS = ('mIoU', 'mIoU_band2', 'mIoU_band5', 'mIoU_band10', 'mAcc', 'aAcc')
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('study_dir', help='the study dir (plain_base/, <arm>_seed<N>/)')
+    parser.add_argument('--json', help='write the numbers here')
+    parser.add_argument('--seconds', type=int, help='wall time of the study, to record')
+    args = parser.parse_args()
+    base = latest_test_metrics(osp.join(args.study_dir, 'plain_base', 'test'))
+    print('The plain model before the continuation (seed 0, 1,000 iterations): ' + ', '.join(
+        f'{k} {base[k]:.2f}' for k in KEYS) + '\n')
+    print(study_table(args.study_dir, args.json, args.seconds, MODELS, CRITERION,
+                      extra=dict(plain_base={k: base[k] for k in base})))
+
+
+if __name__ == '__main__':
+    main()
