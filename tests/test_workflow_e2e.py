@@ -54,3 +54,28 @@ def test_mim_train(tmp_path):
     out = run(f'mim train mmseg {cfg} {short_run(2)}', cwd=tmp_path)
     assert 'Iter(train) [2/2]' in out and re.search(r'mIoU: [0-9.]+', out)
     assert (tmp_path / 'work' / 'iter_2.pth').is_file()
+
+
+@pytest.mark.slow
+def test_add_diffusion_to_a_trained_model(tmp_path):
+    """README, "Add diffusion to your model", as typed: train the plain DeepLabV3+, train the
+    model with diffusion from its checkpoint (model.seed_checkpoint), test it per walk; on
+    generated CamVid-layout frames, without the ImageNet weights."""
+    from helpers import generate_camvid_like
+    root = generate_camvid_like(str(tmp_path / 'camvid'), size=(96, 128))
+    data = ' '.join(f'{s}_dataloader.dataset.data_root={root} {s}_dataloader.num_workers=1'
+                    for s in ('train', 'val', 'test'))
+    short = (f'--cfg-options {data} model.backbone.init_cfg=None train_cfg.max_iters=2 '
+             'train_cfg.val_interval=2 default_hooks.checkpoint.interval=2 '
+             'param_scheduler.0.end=2 default_hooks.logger.interval=1 ')
+    plain = f'{ROOT}/configs/difnet/deeplabv3plus_mv2-d8_camvid-240x320.py'
+    diffusion = f'{ROOT}/configs/difnet/difnet-deeplabv3plus_mv2-d8-shared_camvid-240x320.py'
+    run(f'PORT=29541 {ROOT}/tools/train.sh {plain} 1 --work-dir plain {short}', cwd=tmp_path)
+    out = run(f'PORT=29542 {ROOT}/tools/train.sh {diffusion} 1 --work-dir diffusion {short}'
+              f'model.seed_checkpoint=plain/iter_2.pth', cwd=tmp_path)
+    assert re.search(r'seed branch loaded from plain/iter_2.pth \(\d+ tensors\); \d+ tensors '
+                     r'start from their init: decode_head.importance, decode_head.walks', out)
+    out = run(f'PORT=29543 {ROOT}/tools/test.sh {diffusion} diffusion/iter_2.pth 1 --per-walk '
+              f'--work-dir test --cfg-options {data}', cwd=tmp_path)
+    for key in ('mIoU', 'mIoU_x', 'mIoU_y5', 'mIoU_band2'):
+        assert re.search(rf'\b{key}: [0-9.]+', out), key
