@@ -1,0 +1,46 @@
+# Shared by the CamVid studies (tools/camvid_study.sh, tools/refine_study.sh): the settings,
+# the data check and `run`, which trains one run (resumable), tests it and marks it done.
+# Sourced, not run.
+OUT=${STUDY_WORK_DIR:-$DEFAULT_OUT}
+SEEDS=${SEEDS:-0 1 2}
+JOBS=${JOBS:-2}
+THREADS=${THREADS:-1}
+CAMVID_ROOT=${CAMVID_ROOT:-../shared/data/camvid}
+[ -d "$CAMVID_ROOT/testannot" ] || { echo "CamVid is not at $CAMVID_ROOT (CAMVID_ROOT): see README.md, \"Data\"." >&2; exit 1; }
+mkdir -p "$OUT"
+start=$(date +%s)
+
+run() {  # run NAME CONFIG SEED THREADS [--per-walk] [cfg-options...]
+  local name=$1 cfg=$2 seed=$3 threads=$4 walk=() dir opts
+  shift 4
+  [ "${1:-}" = --per-walk ] && { walk=(--per-walk); shift; }
+  dir=$OUT/$name
+  [ -f "$dir/done" ] && { echo "==> $name: done before, skipped"; return 0; }
+  mkdir -p "$dir"
+  opts=(randomness.seed="$seed" "$@")
+  for s in train val test; do
+    opts+=("${s}_dataloader.dataset.data_root=$CAMVID_ROOT" "${s}_dataloader.num_workers=1")
+  done
+  echo "==> [$(date +%T)] $name: training (log $dir/train.log)"
+  OMP_NUM_THREADS=$threads python tools/train.py "$cfg" --work-dir "$dir" --resume \
+    --cfg-options "${opts[@]}" > "$dir/train.log" 2>&1 \
+    || { echo "$name: training failed, see $dir/train.log" >&2; tail -20 "$dir/train.log" >&2; return 1; }
+  local ckpt
+  ckpt=$(cat "$dir/last_checkpoint")
+  echo "==> [$(date +%T)] $name: testing $ckpt"
+  OMP_NUM_THREADS=$threads python tools/test.py "$cfg" "$ckpt" --work-dir "$dir/test" "${walk[@]}" \
+    --cfg-options "${opts[@]}" > "$dir/test.log" 2>&1 \
+    || { echo "$name: test failed, see $dir/test.log" >&2; tail -20 "$dir/test.log" >&2; return 1; }
+  grep -E "mIoU:" "$dir/test.log" | tail -1 | sed -E 's/^.* - INFO - /    /'
+  touch "$dir/done"
+}
+
+run_jobs() {  # run_jobs "CMD ARGS" ...: each a command line, JOBS at a time
+  local failed=0 job
+  for job in "$@"; do
+    while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n || failed=1; done
+    eval "$job" &
+  done
+  while [ "$(jobs -rp | wc -l)" -gt 0 ]; do wait -n || failed=1; done
+  [ "$failed" = 0 ] || { echo "some runs failed; re-run to resume them" >&2; return 1; }
+}
