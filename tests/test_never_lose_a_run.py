@@ -106,6 +106,26 @@ def test_resume_with_a_changed_schedule_stops_instead_of_lr_zero(data_dir, tmp_p
         r.train()
 
 
+def test_a_longer_max_iters_with_the_old_schedule_stops_before_training(data_dir, tmp_path):
+    """Only train_cfg.max_iters raised (6), the schedule still ending at 4: the iterations
+    4-6 would train at lr 0; stopped before the first iteration, on a fresh run."""
+    r = runner_for(data_dir, tmp_path, 6, max_iters=4)
+    with pytest.raises(ValueError, match=r'param_scheduler\[0\] \(PolyLR\) ends at iteration 4 '
+                       r'but train_cfg.max_iters=6: iterations 4-6 would train at the '
+                       r"schedule's final learning rate \(0\).*param_scheduler.0.end=6"):
+        r.train()
+    assert r.iter == 0 and not list(tmp_path.glob('iter_*.pth'))
+
+
+@pytest.mark.slow
+def test_a_longer_max_iters_on_resume_stops_too(data_dir, tmp_path):
+    runner_for(data_dir, tmp_path, 4).train()
+    r = runner_for(data_dir, tmp_path, 6, max_iters=4, resume=True)
+    with pytest.raises(ValueError, match=r'ends at iteration 4 but train_cfg.max_iters=6'):
+        r.train()
+    assert r.iter == 4
+
+
 @pytest.mark.slow
 def test_resume_after_an_architecture_change_names_the_mismatch(data_dir, tmp_path):
     runner_for(data_dir, tmp_path, 2).train()

@@ -45,13 +45,49 @@ def check_checkpoint_fits(path: str, model: nn.Module, resume: bool = False) -> 
         f'mismatches {show(mismatched)}. {how}')
 
 
+# Schedulers whose learning rate has decayed (to eta_min, often 0) when they end: a run longer
+# than the schedule trains its extra iterations at that final value.
+_DECAYING = ('PolyLR', 'CosineAnnealingLR', 'CosineRestartLR', 'ExponentialLR', 'StepLR',
+             'MultiStepLR', 'OneCycleLR', 'LinearLR', 'PolyParamScheduler')
+
+
+def check_schedule_covers_the_run(runner) -> None:
+    """Raise ``ValueError`` if the iteration-based learning-rate schedule ends before
+    ``train_cfg.max_iters`` with a decayed rate (a warning if the last scheduler does not
+    decay): raising only ``max_iters`` (``--cfg-options train_cfg.max_iters=...``) leaves the
+    schedule's ``end`` as the config resolved it, and the added iterations train at lr 0."""
+    max_iters = getattr(runner.train_loop, 'max_iters', None)
+    schedulers = runner.param_schedulers or []
+    if isinstance(schedulers, dict):
+        schedulers = [s for group in schedulers.values() for s in group]
+    by_iter = [(i, s) for i, s in enumerate(schedulers) if not getattr(s, 'by_epoch', True)]
+    if max_iters is None or runner.iter >= max_iters or not by_iter:
+        return
+    i, last = max(by_iter, key=lambda p: p[1].end)
+    if last.end >= max_iters:
+        return
+    final = getattr(last, 'eta_min', None)
+    msg = (f'param_scheduler[{i}] ({type(last).__name__}) ends at iteration {last.end} but '
+           f'train_cfg.max_iters={max_iters}: iterations {last.end}-{max_iters} would train at '
+           f'the schedule\'s final learning rate'
+           + (f' ({final:g})' if isinstance(final, (int, float)) else '') + '. Lengthen the '
+           f'schedule with the run: --cfg-options train_cfg.max_iters={max_iters} '
+           f'param_scheduler.{i}.end={max_iters} (and any scheduler that starts after it), or '
+           f'keep train_cfg.max_iters={last.end}.')
+    if type(last).__name__ in _DECAYING:
+        raise ValueError(msg)
+    runner.logger.warning(msg)
+
+
 @HOOKS.register_module()
 class ConfigCheckHook(Hook):
-    """Before training or testing, turn two silent mistakes into errors that name the fix:
+    """Before training or testing, turn silent mistakes into errors that name the fix:
 
     - a head whose ``num_classes`` differs from the dataset's number of classes;
     - a checkpoint (``load_from``, ``--checkpoint``) of another architecture, whose weights
-      mmengine would load only in part (it merely logs missing and unexpected keys).
+      mmengine would load only in part (it merely logs missing and unexpected keys);
+    - a learning-rate schedule that ends, decayed, before ``train_cfg.max_iters``
+      (:func:`check_schedule_covers_the_run`, after a resume too).
     """
 
     priority = 'VERY_HIGH'
@@ -102,6 +138,7 @@ class ConfigCheckHook(Hook):
         self._check_not_empty(runner, 'train_dataloader')
         self._check_classes(runner, 'train_dataloader')
         self._check_checkpoint(runner)
+        check_schedule_covers_the_run(runner)
 
     def before_val(self, runner):
         self._check_not_empty(runner, 'val_dataloader')
