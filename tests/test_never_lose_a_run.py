@@ -287,3 +287,22 @@ def test_invalid_loss_hook_warns_nothing(data_dir, tmp_path):
         warnings.simplefilter('always')
         runner_for(data_dir, tmp_path, 1).train()
     assert not [w for w in caught if 'requires_grad' in str(w.message)]
+
+
+def test_a_typo_in_a_hook_argument_stops_before_training(data_dir, tmp_path):
+    """default_hooks.checkpoint.intervall=2 used to train every iteration and fail at the
+    first save (CheckpointHook passes unknown arguments on to Runner.save_checkpoint)."""
+    cfg = tiny_cfg(data_dir, tmp_path, iters=2)
+    cfg.default_hooks.checkpoint.intervall = 2
+    cfg.custom_hooks = [dict(type='ConfigCheckHook', check_checkpiont=False)]
+    with pytest.raises(ValueError, match=r"custom_hooks\[0\].check_checkpiont=False: "
+                       r"ConfigCheckHook takes no argument 'check_checkpiont' \(did you mean "
+                       r"'check_checkpoint'\?\); "
+                       r"default_hooks.checkpoint.intervall=2: CheckpointHook takes no argument "
+                       r"'intervall' \(did you mean 'interval'\?\)"):
+        RUNNERS.build(cfg)
+    assert not list(tmp_path.glob('iter_*.pth'))
+    cfg.default_hooks.checkpoint.pop('intervall')
+    cfg.custom_hooks = [dict(type='ConfigCheckHook', check_checkpoint=False)]
+    cfg.default_hooks.checkpoint.update(save_last=True, save_optimizer=False)  # its own; and
+    RUNNERS.build(cfg)  # save_optimizer, an argument it passes on to save_checkpoint

@@ -1,4 +1,6 @@
 # Copyright (c) mmseg-difnet contributors. Licensed under the Apache License 2.0.
+import difflib
+import inspect
 import os.path as osp
 
 import torch
@@ -43,6 +45,41 @@ def check_checkpoint_fits(path: str, model: nn.Module, resume: bool = False) -> 
         f'checkpoint {path!r} does not fit this model ({type(model).__name__} of the '
         f'config): missing keys {show(missing)}, unexpected keys {show(unexpected)}, shape '
         f'mismatches {show(mismatched)}. {how}')
+
+
+def check_hook_arguments(cfg) -> None:
+    """Raise ``ValueError`` naming every hook argument of ``default_hooks`` and
+    ``custom_hooks`` that the hook does not take. mmengine's ``CheckpointHook`` passes unknown
+    arguments on to ``Runner.save_checkpoint``, so a typo (``intervall=2``) trains the whole
+    run and fails at its first save; these are checked against both signatures."""
+    from mmengine.hooks import CheckpointHook
+    from mmengine.registry import HOOKS as ENGINE_HOOKS
+    from mmengine.runner import Runner
+    hooks = [(f'default_hooks.{k}', h) for k, h in (cfg.get('default_hooks') or {}).items()]
+    hooks += [(f'custom_hooks[{i}]', h) for i, h in enumerate(cfg.get('custom_hooks') or [])]
+    bad = []
+    for key, hook in hooks:
+        if not isinstance(hook, dict) or 'type' not in hook:
+            continue
+        cls = hook['type'] if inspect.isclass(hook['type']) else (
+            HOOKS.get(hook['type']) or ENGINE_HOOKS.get(hook['type']))
+        if cls is None:
+            continue  # mmengine names an unknown type itself
+        params = inspect.signature(cls.__init__).parameters
+        takes = {n for n, p in params.items() if p.kind is not p.VAR_KEYWORD} - {'self'}
+        if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+            if not issubclass(cls, CheckpointHook):
+                continue  # another hook's **kwargs: nothing to check against
+            takes |= set(inspect.signature(Runner.save_checkpoint).parameters) - {'self'}
+        for arg in set(hook) - takes - {'type', 'priority', '_scope_'}:
+            near = difflib.get_close_matches(arg, sorted(takes), n=1)
+            bad.append(f'{key}.{arg}={hook[arg]!r}: {cls.__name__} takes no argument {arg!r}'
+                       + (f' (did you mean {near[0]!r}?)' if near else ''))
+    if bad:
+        raise ValueError(
+            'hook arguments that no hook takes: ' + '; '.join(sorted(bad)) + '. A checkpoint '
+            'hook would pass them on and fail at its first save, after the training. Fix or '
+            'remove them in the config (or --cfg-options).')
 
 
 # Schedulers whose learning rate has decayed (to eta_min, often 0) when they end: a run longer

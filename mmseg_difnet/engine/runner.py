@@ -38,7 +38,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 from mmseg.registry import HOOKS, RUNNERS
 
-from .config_check_hook import check_checkpoint_fits
+from .config_check_hook import check_checkpoint_fits, check_hook_arguments
 
 SAFETY_HOOKS = ('ConfigCheckHook', 'StopOnInvalidLossHook', 'SyncBuffersFromRank0Hook')
 _CKPT = re.compile(r'^(?:iter|epoch)_(\d+)\.pth$')
@@ -146,6 +146,7 @@ class DifNetRunner(Runner):
     @classmethod
     def from_cfg(cls, cfg) -> 'DifNetRunner':
         cfg = copy.deepcopy(cfg)
+        check_hook_arguments(cfg)
         hooks = list(cfg.get('custom_hooks') or [])
         present = {h.get('type') for h in hooks if isinstance(h, dict)}
         hooks += [dict(type=t) for t in SAFETY_HOOKS if t not in present]
