@@ -169,3 +169,26 @@ def test_pretrained_weights_that_cannot_be_fetched():
                        r"'torchvision://no_such_net' .* point the config at the file, .*"
                        r'model.backbone.init_cfg.checkpoint=/path/to/file.pth'):
         CheckpointLoader.load_checkpoint('torchvision://no_such_net')
+
+
+def test_in_index_list_for_the_aspp_v2_seed_is_named():
+    """decode_head.in_index=[3] used to stop on a bare AssertionError inside mmseg."""
+    cfg = difnet_cfg(depth=18)
+    cfg.decode_head.in_index = [3]
+    with pytest.raises(ValueError, match=r'DifNetHead: decode_head.in_index=\[3\] must be one '
+                       'integer'):
+        MODELS.build(cfg)
+
+
+def test_cfg_option_without_a_value_is_a_usage_error():
+    """`--cfg-options train_cfg.max_iters` (no '=') used to fail inside mmengine with `not
+    enough values to unpack`."""
+    cfg = osp.join(ROOT, 'configs', 'difnet', 'difnet_r18_synthetic.py')
+    for tool in ('train.py', 'test.py'):
+        args = [cfg] + (['x.pth'] if tool == 'test.py' else [])
+        proc = subprocess.run([sys.executable, osp.join(ROOT, 'tools', tool), *args,
+                               '--cfg-options', 'model.pretrained=None', 'train_cfg.max_iters'],
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 2, proc.stderr[-2000:]
+        assert ("--cfg-options train_cfg.max_iters: every option is KEY=VALUE, e.g. "
+                "train_cfg.max_iters=<value>") in proc.stderr

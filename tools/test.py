@@ -7,11 +7,10 @@ import argparse
 import os
 import os.path as osp
 
-from mmengine.config import DictAction
 from mmengine.runner import Runner
 from mmseg.registry import RUNNERS
 
-from mmseg_difnet.utils import check_data_roots, load_config, prepare_for_device
+from mmseg_difnet.utils import CfgOptionsAction, check_data_roots, load_config, prepare_for_device
 
 
 def parse_args():
@@ -25,7 +24,7 @@ def parse_args():
     parser.add_argument('--per-walk', action='store_true',
                         help='DifNet: also the mIoU of the score map x, the seed s and every '
                         'walk output y_t (= --cfg-options model.test_cfg.per_walk=True)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                         help='override settings of the config, key=value')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')

@@ -7,12 +7,11 @@ import argparse
 import logging
 import os
 
-from mmengine.config import DictAction
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 from mmseg.registry import RUNNERS
 
-from mmseg_difnet.utils import check_data_roots, load_config, prepare_for_device
+from mmseg_difnet.utils import CfgOptionsAction, check_data_roots, load_config, prepare_for_device
 
 
 def parse_args():
@@ -22,7 +21,7 @@ def parse_args():
     parser.add_argument('--resume', action='store_true',
                         help='resume from the newest valid checkpoint in the work_dir')
     parser.add_argument('--amp', action='store_true', help='mixed-precision training')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                         help='override settings of the config, key=value')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')

@@ -35,11 +35,12 @@ class DifNetHead(DiffusionHead, DeepLabV2Head):
         if 'seed_head' in kwargs:
             raise ValueError("DifNetHead: its seed is the ASPP-v2 classifier; for another "
                              "seed head use type='DiffusionHead' with seed_head=dict(...).")
+        in_index = kwargs.get('in_index', -1)
+        if not isinstance(in_index, int):  # before mmseg's bare assertion on it
+            raise ValueError(f'DifNetHead: decode_head.in_index={in_index!r} must be one '
+                             'integer, the seed-backbone stage that the ASPP-v2 classifies (3 '
+                             'for a ResNet).')
         super().__init__(**kwargs)
-        if not isinstance(self.in_index, int):
-            raise ValueError(f'DifNetHead: in_index={self.in_index!r} must be one integer, '
-                             'the seed-backbone stage that the ASPP-v2 classifies (3 for a '
-                             'ResNet).')
 
     def score_map(self, stages: List[Tensor]) -> Tensor:
         """x = ASPP-v2(stage ``in_index``): (B, K, h, w)."""

@@ -1,6 +1,12 @@
 from .pretrained import explain_pretrained_failures
-from .runtime import check_data_roots, load_config, prepare_for_device, sync_bn_to_bn
+from .runtime import (
+                      CfgOptionsAction,
+                      check_data_roots,
+                      load_config,
+                      prepare_for_device,
+                      sync_bn_to_bn,
+)
 from .safe_load import allow_mmengine_checkpoints
 
-__all__ = ['allow_mmengine_checkpoints', 'explain_pretrained_failures', 'check_data_roots',
-           'load_config', 'prepare_for_device', 'sync_bn_to_bn']
+__all__ = ['CfgOptionsAction', 'allow_mmengine_checkpoints', 'explain_pretrained_failures',
+           'check_data_roots', 'load_config', 'prepare_for_device', 'sync_bn_to_bn']

