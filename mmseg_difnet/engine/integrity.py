@@ -1,0 +1,150 @@
+# Copyright (c) mmseg-difnet contributors. Licensed under the Apache License 2.0.
+"""Checkpoint integrity, in one place: the record written into every checkpoint, the SHA-256
+written beside it, and the verification that every load goes through.
+
+- The record, ``meta['integrity'] = dict(state_dict_sha256=..., written_by=...)``, is a
+  SHA-256 over the weights (every tensor's name, dtype, shape and bytes). It is part of the
+  checkpoint, written with it in one atomic file, so it survives copies and renames.
+- The sidecar ``<file>.sha256`` is the SHA-256 of the whole file (the Runner writes it).
+- :func:`load_verified` replaces mmengine's loader of local files (``CheckpointLoader``'s
+  scheme ``''``), which every path that puts weights into a model uses: the Runner's
+  ``load_from`` and resume, mmengine's plain Runner under ``mim test`` whatever the config's
+  hooks, mmseg's ``init_model`` / ``inference_model`` / ``MMSegInferencer``, and the tools.
+  A checkpoint without a record (another tool's) loads with a one-line notice; one whose
+  weights fail their record is refused as corrupt; an intact checkpoint that is not the file
+  its sidecar describes is named as another file (another run's, or a copy over this one).
+"""
+import glob
+import hashlib
+import os.path as osp
+import re
+from typing import List, Optional
+
+import torch
+from mmengine.logging import print_log
+from mmengine.runner.checkpoint import CheckpointLoader
+
+RECORD = 'integrity'
+_CKPT = re.compile(r'^(?:iter|epoch)_(\d+)\.pth$')
+
+
+def sha256_of(path: str) -> str:
+    """SHA-256 of a whole file."""
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 22), b''):
+            h.update(block)
+    return h.hexdigest()
+
+
+def state_dict_sha256(state: dict) -> str:
+    """SHA-256 over every tensor of a state dict: name, dtype, shape and bytes, by name."""
+    h = hashlib.sha256()
+    for key in sorted(state):
+        t = state[key]
+        if not isinstance(t, torch.Tensor):
+            continue
+        t = t.detach().cpu().contiguous()
+        h.update(f'{key}|{t.dtype}|{tuple(t.shape)}|'.encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+
+def add_record(checkpoint: dict, written_by: str) -> None:
+    """Write the integrity record into ``checkpoint`` (before it is saved)."""
+    checkpoint.setdefault('meta', {})[RECORD] = dict(
+        state_dict_sha256=state_dict_sha256(checkpoint['state_dict']), written_by=written_by)
+
+
+def check_record(checkpoint, source: str) -> Optional[dict]:
+    """The record of a loaded checkpoint after checking its weights against it, or None when
+    it has none. Raises ``ValueError`` naming ``source`` when the weights differ from it."""
+    record = checkpoint.get('meta', {}).get(RECORD) if isinstance(checkpoint, dict) else None
+    if not isinstance(record, dict) or 'state_dict_sha256' not in record:
+        return None
+    actual = state_dict_sha256(checkpoint.get('state_dict', {}))
+    if actual != record['state_dict_sha256']:
+        raise ValueError(
+            f'checkpoint {source!r} is corrupt: its weights hash to {actual[:16]}..., but the '
+            f'integrity record written into it (by {record.get("written_by", "?")}) says '
+            f'{record["state_dict_sha256"][:16]}...: bytes changed after it was written (a '
+            'disk or copy error). Use an earlier checkpoint of the run (resume picks the newest '
+            'valid one by itself), or copy the file again from its source.')
+    return record
+
+
+def verify_sidecar(path: str, checkpoint=None) -> None:
+    """Raise ``ValueError`` if ``path`` is not the file its ``.sha256`` sidecar describes,
+    telling corruption (the record fails too, or there is none) from another intact file."""
+    side = path + '.sha256'
+    if not osp.isfile(side):
+        return
+    with open(side) as f:
+        expected = f.read().split()[0]
+    actual = sha256_of(path)
+    if actual == expected:
+        return
+    try:
+        if checkpoint is None:
+            checkpoint = torch.load(path, map_location='cpu')
+        record = check_record(checkpoint, path)
+    except Exception:  # noqa: BLE001  (unreadable or failing its record: corrupt)
+        record = None
+    if record is not None:
+        raise ValueError(
+            f'checkpoint {path!r} is intact (its weights match the record written into it by '
+            f'{record.get("written_by", "?")}), but it is not the file that '
+            f'{osp.basename(side)} describes: another checkpoint was copied or renamed over '
+            'this one. Use the checkpoint you meant, or delete the stale '
+            f'{osp.basename(side)} if this file is the one you want.')
+    raise ValueError(
+        f'checkpoint {path!r} is corrupt: its SHA-256 is {actual[:16]}..., but '
+        f'{osp.basename(side)} records {expected[:16]}... (the file changed after it was '
+        'written: a disk or copy error). Use an earlier checkpoint of the run (resume picks '
+        'the newest valid one by itself), or copy the file again.')
+
+
+def load_verified(filename: str, map_location=None):
+    """mmengine's local loader, verifying the sidecar and the record (see module doc)."""
+    filename = osp.expanduser(filename)
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'{filename} can not be found.')
+    checkpoint = torch.load(filename, map_location=map_location)
+    verify_sidecar(filename, checkpoint)
+    if check_record(checkpoint, filename) is None and isinstance(checkpoint, dict) and \
+            'state_dict' in checkpoint:
+        print_log(f'checkpoint {filename} has no integrity record (not written by '
+                  'mmseg-difnet): loaded unverified.', logger='current')
+    return checkpoint
+
+
+def verify_checkpoint(path: str) -> None:
+    """Load ``path`` and verify it as :func:`load_verified` does; raise on failure."""
+    load_verified(path, map_location='cpu')
+
+
+def install_verified_loader() -> None:
+    """Make :func:`load_verified` mmengine's loader of local checkpoints (idempotent)."""
+    CheckpointLoader.register_scheme(prefixes='', loader=load_verified, force=True)
+
+
+def checkpoints_newest_first(work_dir: str) -> List[str]:
+    found = [(int(m.group(1)), p) for p in glob.glob(osp.join(work_dir, '*.pth'))
+             if (m := _CKPT.match(osp.basename(p)))]
+    return [p for _, p in sorted(found, reverse=True)]
+
+
+def newest_valid_checkpoint(work_dir: str, log) -> Optional[str]:
+    """The newest checkpoint of ``work_dir`` that loads and passes its sidecar and record;
+    the others are named and skipped."""
+    last = osp.join(work_dir, 'last_checkpoint')
+    if osp.isfile(last) and not open(last).read().strip():
+        log(f'{last} is empty (a run stopped while writing it): looking for the newest '
+            'valid checkpoint in the work dir instead.')
+    for path in checkpoints_newest_first(work_dir):
+        try:
+            verify_checkpoint(path)
+            return path
+        except Exception as e:  # noqa: BLE001  (any unusable file is skipped, and named)
+            log(f'skipping {path}: it cannot be used ({type(e).__name__}: {e}).')
+    return None
