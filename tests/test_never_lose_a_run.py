@@ -374,3 +374,71 @@ def test_a_checkpoint_without_a_record_loads_with_a_notice(tmp_path):
     messages, _ = logged(lambda: load_checkpoint(model, str(tmp_path / 'other_tool.pth')))
     assert any('has no integrity record (not written by mmseg-difnet): loaded unverified' in m
                for m in messages)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('sig', [signal.SIGTERM, signal.SIGUSR1])
+def test_a_signal_saves_at_the_next_iteration_and_stops(data_dir, tmp_path, sig):
+    """SIGTERM used to end training within 2 s without saving: everything since the last
+    periodic checkpoint was lost. Now tools/train.py finishes the iteration in flight, saves
+    it, and exits with 128 + the signal."""
+    import re
+    cfg = tiny_cfg(data_dir, tmp_path / 'work', iters=500)
+    cfg.default_hooks.checkpoint.interval = 1000  # no periodic save before the signal
+    cfg.dump(str(tmp_path / 'cfg.py'))
+    proc = subprocess.Popen([sys.executable, osp.join(ROOT, 'tools', 'train.py'),
+                             str(tmp_path / 'cfg.py')], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    seen = 0
+    for line in proc.stdout:  # wait for iteration 3
+        m = re.search(r'Iter\(train\) \[\s*(\d+)/500\]', line)
+        if m and int(m.group(1)) >= 3:
+            seen = int(m.group(1))
+            proc.send_signal(sig)
+            break
+    rest = proc.stdout.read()
+    assert proc.wait(timeout=120) == 128 + sig, rest[-3000:]
+    saved = sorted((tmp_path / 'work').glob('iter_*.pth'))
+    assert len(saved) == 1, saved
+    step = int(saved[0].stem.split('_')[1])
+    assert seen <= step <= seen + 2  # the iteration in flight, at most
+    assert f'{sig.name}: stopped after iteration {step}, checkpoint iter_{step}.pth saved' in rest
+    assert (tmp_path / 'work' / 'last_checkpoint').read_text().strip().endswith(saved[0].name)
+    assert torch.load(saved[0], map_location='cpu')['meta']['iter'] == step
+    assert osp.isfile(str(saved[0]) + '.sha256')
+
+
+@pytest.mark.slow
+def test_a_signal_to_a_torchrun_job_saves_once_on_both_ranks(data_dir, tmp_path):
+    """`tools/train.sh CFG 2`, SIGTERM to the whole job (as a scheduler sends it): the ranks
+    agree on the iteration (the flag is all-reduced), rank 0 writes one checkpoint, and
+    every process ends."""
+    import re
+    cfg = tiny_cfg(data_dir, tmp_path / 'work', iters=500)
+    cfg.default_hooks.checkpoint.interval = 1000
+    cfg.dump(str(tmp_path / 'cfg.py'))
+    env = dict(os.environ, PORT='29571', PATH=osp.dirname(sys.executable) + os.pathsep
+               + os.environ['PATH'])
+    proc = subprocess.Popen(['bash', osp.join(ROOT, 'tools', 'train.sh'),
+                             str(tmp_path / 'cfg.py'), '2'], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=env,
+                            start_new_session=True)
+    for line in proc.stdout:
+        if re.search(r'Iter\(train\) \[\s*([3-9]|\d\d+)/500\]', line):
+            os.killpg(proc.pid, signal.SIGTERM)
+            break
+    rest = proc.stdout.read()
+    proc.wait(timeout=120)
+    saved = sorted((tmp_path / 'work').glob('iter_*.pth'))
+    assert len(saved) == 1, rest[-3000:]
+    step = int(saved[0].stem.split('_')[1])
+    assert f'SIGTERM: stopped after iteration {step}, checkpoint iter_{step}.pth saved' in rest
+    assert torch.load(saved[0], map_location='cpu')['meta']['iter'] == step
+    for _ in range(100):  # every process of the job ends (workers after the launcher)
+        alive = subprocess.run(['pgrep', '-s', str(proc.pid)], capture_output=True).stdout
+        if not alive:
+            break
+        time.sleep(0.2)
+    else:
+        os.killpg(proc.pid, signal.SIGKILL)
+        pytest.fail(f'processes {alive.split()} of the job outlived it')

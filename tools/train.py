@@ -6,6 +6,7 @@
 import argparse
 import logging
 import os
+import sys
 
 from mmengine.logging import print_log
 from mmengine.runner import Runner
@@ -52,6 +53,9 @@ def main():
     prepare_for_device(cfg, args.launcher)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     runner.train()
+    signum = getattr(runner, 'stopped_by_signal', None)
+    if signum:  # preempted: the checkpoint is saved; a scheduler sees the signal's status
+        sys.exit(128 + signum)
 
 
 if __name__ == '__main__':

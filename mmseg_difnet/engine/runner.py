@@ -17,6 +17,8 @@ checkpoint's SHA-256 included) but CPU denormals are not flushed. The Runner add
 - one training per work dir: an exclusive ``flock`` on ``<work_dir>/.train.lock``, which
   the kernel releases when the holder dies, so a crashed run never blocks the next;
 - workers started by torchrun die with their launcher (Linux ``PR_SET_PDEATHSIG``);
+- SIGTERM or SIGUSR1 saves a checkpoint at the next iteration and stops
+  (:class:`SaveOnSignalHook`);
 - CPU denormals are flushed to zero (``env_cfg.flush_denormal``, see :meth:`setup_env`).
 """
 import copy
@@ -39,7 +41,8 @@ from mmseg.registry import HOOKS, RUNNERS
 from .config_check_hook import check_checkpoint_fits, check_hook_arguments
 from .integrity import add_record, newest_valid_checkpoint, sha256_of
 
-SAFETY_HOOKS = ('ConfigCheckHook', 'StopOnInvalidLossHook', 'SyncBuffersFromRank0Hook')
+SAFETY_HOOKS = ('ConfigCheckHook', 'StopOnInvalidLossHook', 'SyncBuffersFromRank0Hook',
+                'SaveOnSignalHook')
 
 
 def _split_files(dataset_cfg) -> List[str]:
@@ -54,10 +57,12 @@ def _split_files(dataset_cfg) -> List[str]:
 
 
 def die_with_parent() -> None:
-    """A torchrun worker gets SIGTERM when its launcher dies (even by kill -9)."""
+    """A torchrun worker is killed when its launcher dies (even by kill -9). SIGKILL, not
+    SIGTERM: SIGTERM asks for a save at the next iteration (SaveOnSignalHook), which would
+    wait on ranks that may be gone."""
     try:
         libc = ctypes.CDLL('libc.so.6', use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except OSError:  # not Linux: nothing to do
         pass
 
