@@ -2,6 +2,7 @@
 reproduces a fault that used to pass silently (or fail deep inside a library)."""
 import os
 import os.path as osp
+import re
 import shutil
 import signal
 import subprocess
@@ -442,3 +443,34 @@ def test_a_signal_to_a_torchrun_job_saves_once_on_both_ranks(data_dir, tmp_path)
     else:
         os.killpg(proc.pid, signal.SIGKILL)
         pytest.fail(f'processes {alive.split()} of the job outlived it')
+
+
+@pytest.mark.slow
+def test_a_save_that_runs_out_of_space_cleans_up_and_keeps_the_previous(data_dir, tmp_path):
+    """A save that could not be completed used to leave a hidden partial .iter_N.pth.tmp… of
+    tens of MB (so resuming in place failed again) and a raw OSError naming no checkpoint.
+    The file-size limit (RLIMIT_FSIZE) stands in for a full disk: the write fails midway."""
+    import resource
+    runner_for(data_dir, tmp_path, 2, max_iters=4).train()  # the first half of a 4-iteration run
+    size = (tmp_path / 'iter_2.pth').stat().st_size
+    cfg = tiny_cfg(data_dir, tmp_path, iters=4)
+    cfg.train_cfg.update(max_iters=4, val_interval=1000)
+    cfg.default_hooks.checkpoint.interval = 2
+    cfg.dump(str(tmp_path / 'cfg.py'))
+
+    def limit():  # Python ignores SIGXFSZ, so the write fails with EFBIG
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size // 2, size // 2))
+    proc = subprocess.run([sys.executable, osp.join(ROOT, 'tools', 'train.py'),
+                           str(tmp_path / 'cfg.py'), '--resume'], capture_output=True,
+                          text=True, timeout=300, preexec_fn=limit)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert re.search(r"saving checkpoint '.*iter_4.pth' failed \(OSError: .*File too large.*\): "
+                     r'it needs about \d+ MB and \d+ MB are free in .*The previous checkpoint '
+                     r'and last_checkpoint are kept', out), out[-3000:]
+    assert not [f for f in os.listdir(tmp_path) if '.tmp' in f]  # no partial file left
+    assert (tmp_path / 'last_checkpoint').read_text().strip().endswith('iter_2.pth')
+    assert not (tmp_path / 'iter_4.pth').exists()
+    r = runner_for(data_dir, tmp_path, 4, resume=True)  # space again: resumes in place
+    r.train()
+    assert r.iter == 4

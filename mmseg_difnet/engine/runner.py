@@ -23,9 +23,11 @@ checkpoint's SHA-256 included) but CPU denormals are not flushed. The Runner add
 """
 import copy
 import ctypes
+import errno
 import fcntl
 import os
 import os.path as osp
+import shutil
 import signal
 import socket
 import time
@@ -177,14 +179,42 @@ class DifNetRunner(Runner):
                 self._lock_file = None
 
     # ---- checkpoints ------------------------------------------------------------------------
+    def _checkpoint_bytes(self) -> int:
+        """About what a checkpoint takes: the weights and buffers, and the optimizer's
+        state (SGD momentum: one more copy of the parameters)."""
+        model = self.model.module if is_model_wrapper(self.model) else self.model
+        weights = sum(t.numel() * t.element_size() for t in model.state_dict().values())
+        params = sum(p.numel() * p.element_size() for p in model.parameters())
+        return weights + params
+
     def save_checkpoint(self, out_dir: str, filename: str, *args, **kwargs):
+        """mmengine's save, into a temporary file renamed when complete, with its SHA-256
+        beside it. Space is checked first; a save that fails (disk full) removes its partial
+        file and keeps the previous checkpoint and ``last_checkpoint``, naming the sizes."""
         tmp = f'.{filename}.tmp{os.getpid()}'
-        super().save_checkpoint(out_dir, tmp, *args, **kwargs)
-        if not is_main_process():
-            return
         tmp_path, path = osp.join(out_dir, tmp), osp.join(out_dir, filename)
-        with open(tmp_path + '.sha256', 'w') as f:
-            f.write(f'{sha256_of(tmp_path)}  {filename}\n')
+        need = self._checkpoint_bytes()
+        os.makedirs(out_dir, exist_ok=True)
+        free = shutil.disk_usage(out_dir).free
+
+        def space(why):
+            return (f'saving checkpoint {path!r} failed ({why}): it needs about '
+                    f'{need / 2**20:.0f} MB and {free / 2**20:.0f} MB are free in {out_dir!r}. '
+                    'The previous checkpoint and last_checkpoint are kept. Free space (or give '
+                    'another --work-dir) and continue with --resume.')
+        if is_main_process() and free < need:
+            raise OSError(errno.ENOSPC, space('not enough space, checked before writing'))
+        try:
+            super().save_checkpoint(out_dir, tmp, *args, **kwargs)
+            if not is_main_process():
+                return
+            with open(tmp_path + '.sha256', 'w') as f:
+                f.write(f'{sha256_of(tmp_path)}  {filename}\n')
+        except OSError as e:
+            for p in (tmp_path, tmp_path + '.sha256'):
+                if osp.isfile(p):
+                    os.remove(p)
+            raise OSError(e.errno, space(f'{type(e).__name__}: {e}')) from e
         os.replace(tmp_path + '.sha256', path + '.sha256')
         os.replace(tmp_path, path)  # atomic: a reader sees the old file or the whole new one
 
