@@ -1,6 +1,7 @@
 """Bad input gets an error naming the key or file and the fix; the walk is a convex
 combination (property test)."""
 import os.path as osp
+import re
 import subprocess
 import sys
 
@@ -88,8 +89,35 @@ def test_unreadable_image_file_is_named(data_dir, tmp_path):
     shutil.copytree(data_dir, d)
     (d / 'VOCdevkit' / 'VOC2012' / 'JPEGImages' / 'syn_val_00000.jpg').write_bytes(b'x')
     dataset = DATASETS.build(tiny_cfg(str(d), tmp_path / 'w').val_dataloader.dataset)
-    with pytest.raises(AssertionError, match=r'failed to load image: .*syn_val_00000.jpg'):
+    with pytest.raises(ValueError, match=r"image file '.*syn_val_00000.jpg' \(1 bytes\) could "
+                       'not be decoded'):
         dataset[0]
+
+
+@pytest.mark.parametrize('cut', ['half', 'empty'])
+def test_truncated_or_empty_image_is_named_everywhere(data_dir, tmp_path, cut):
+    """A JPEG cut to half its bytes used to be decoded partly (the rest grey) and silently
+    trained on and scored; a 0-byte PNG gave a raw cv2.error in tools/infer.py."""
+    import shutil
+    d = tmp_path / 'data'
+    shutil.copytree(data_dir, d)
+    img = d / 'VOCdevkit' / 'VOC2012' / 'JPEGImages' / 'syn_val_00000.jpg'
+    data = img.read_bytes()
+    img.write_bytes(data[:len(data) // 2] if cut == 'half' else b'')
+    why = 'is truncated: the JPEG' if cut == 'half' else r'is empty \(0 bytes\)'
+    cfg = tiny_cfg(str(d), tmp_path / 'w')
+    for split in ('train_dataloader', 'val_dataloader'):  # training and validation pipelines
+        ds_cfg = cfg[split].dataset
+        for part in ds_cfg.get('datasets', [ds_cfg]):
+            part.ann_file = 'ImageSets/Segmentation/val.txt'
+        dataset = DATASETS.build(ds_cfg)
+        with pytest.raises(ValueError, match=rf"image file '.*syn_val_00000.jpg' {why}"):
+            dataset[0]
+    proc = subprocess.run([sys.executable, osp.join(ROOT, 'tools', 'infer.py'),
+                           osp.join(ROOT, 'configs', 'difnet', 'difnet_r18_synthetic.py'),
+                           'none.pth', str(img)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2 and re.search(rf"image file '.*syn_val_00000.jpg' {why}",
+                                               proc.stderr), proc.stderr[-2000:]
 
 
 def test_missing_data_root(tmp_path):

@@ -12,12 +12,12 @@ import os
 import os.path as osp
 import sys
 
-import mmcv
 import numpy as np
 from mmengine.config import Config
 from mmseg.apis import inference_model, init_model
 from PIL import Image
 
+from mmseg_difnet.datasets import imread_checked
 from mmseg_difnet.engine.config_check_hook import check_checkpoint_fits
 from mmseg_difnet.utils import sync_bn_to_bn
 from mmseg_difnet.visualization import diffusion_study as ds
@@ -38,10 +38,12 @@ def main(argv=None):
                         help='also write the diffusion study of the image (DifNet models)')
     parser.add_argument('--device', default='cpu')
     args = parser.parse_args(argv)
-    image = mmcv.imread(args.image) if osp.isfile(args.image) else None  # BGR
-    if image is None:
-        fail(f'cannot read the image {args.image!r}: not a file, or not an image that '
-             'OpenCV can decode (JPEG, PNG, BMP, TIFF, ...).')
+    if not osp.isfile(args.image):
+        fail(f'cannot read the image {args.image!r}: not a file.')
+    try:
+        image = imread_checked(args.image)  # BGR; an empty or truncated file is named
+    except ValueError as e:
+        fail(str(e))
     if not osp.isfile(args.checkpoint):
         fail(f'no checkpoint file {args.checkpoint!r}.')
     cfg = Config.fromfile(args.config)

@@ -7,11 +7,11 @@ Writes fig2.png, fig3.png, fig4.png, table3.txt/json and the one-sheet summary.p
 """
 import argparse
 
-import mmcv
 import numpy as np
 from mmseg.apis import init_model
 from PIL import Image
 
+from mmseg_difnet.datasets import imread_checked
 from mmseg_difnet.visualization import diffusion_study as ds
 
 
@@ -35,7 +35,10 @@ def main():
         raise SystemExit(f'{args.config}: the decode head is {type(model.decode_head).__name__}'
                          ', not a diffusion head (DifNetHead or DiffusionHead): there is no '
                          'diffusion to show.')
-    image = mmcv.imread(args.image)  # BGR, as mmseg's pipelines
+    try:
+        image = imread_checked(args.image)  # BGR, as mmseg's pipelines
+    except (ValueError, FileNotFoundError) as e:  # an empty, truncated or non-image file
+        raise SystemExit(f'visualize_diffusion.py: {e}')
     gt = np.asarray(Image.open(args.gt)) if args.gt else None
     result = ds.study(model, image, args.points)
     paths = ds.write_figures(result, image, args.out, ds.palette_of(model), gt)
