@@ -39,3 +39,46 @@ def test_infer_errors(trained, tmp_path):
     assert proc.returncode == 2 and 'not a diffusion head' in proc.stderr
     proc = infer(deeplab, trained['ckpt'], trained['image'], cwd=tmp_path)
     assert proc.returncode == 2 and 'does not fit this model' in proc.stderr
+
+
+def test_files_that_are_not_checkpoints_are_named(trained, tmp_path):
+    """A text file given as the checkpoint used to fail with `KeyError: 101`, and the .sha256
+    beside a checkpoint with torch's advice to retry with weights_only=False."""
+    text = tmp_path / 'notes.txt'
+    text.write_text('epoch 1: loss 0.5\n')
+    side = tmp_path / 'iter_3.pth.sha256'  # as DifNetRunner writes beside a checkpoint
+    side.write_text('9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08  '
+                    'iter_3.pth\n')
+    for path, what in ((text, 'a text file'),
+                       (side, 'the SHA-256 written beside a checkpoint')):
+        proc = infer(trained['cfg_path'], path, trained['image'], cwd=tmp_path)
+        assert proc.returncode == 2, proc.stderr[-2000:]
+        assert f"is not a PyTorch checkpoint ({what}" in proc.stderr
+        assert 'weights_only' not in proc.stderr
+
+
+def test_visualize_diffusion_refuses_bad_inputs(trained, tmp_path):
+    """It used to draw figures from a DeepLabV2 checkpoint in a DifNet config (walks
+    untrained) with exit 0, clamp --points 500,500, wrap --points=-5,3 to the last node, and
+    crash with AttributeError on a non-image."""
+    import torch
+    from mmengine.config import Config
+    from mmseg.registry import MODELS
+    deeplab = MODELS.build(Config.fromfile(
+        osp.join(ROOT, 'configs', 'difnet', 'deeplabv2_r18_synthetic.py')).model)
+    torch.save(dict(state_dict=deeplab.state_dict()), tmp_path / 'deeplabv2.pth')
+    not_image = tmp_path / 'a.jpg'
+    not_image.write_text('hello')
+    tool = osp.join(ROOT, 'tools', 'visualize_diffusion.py')
+    cases = [((tmp_path / 'deeplabv2.pth', trained['image']), 'does not fit this model'),
+             ((trained['ckpt'], trained['image'], '--points', '500,500'),
+              r'points \[\(500, 500\)\] \(x,y\) lie outside the image, which is 64×64'),
+             ((trained['ckpt'], trained['image'], '--points=-5,3'),
+              r'points \[\(-5, 3\)\] \(x,y\) lie outside'),
+             ((trained['ckpt'], not_image), "image file '.*a.jpg' .* could not|is not an image")]
+    import re
+    for args, message in cases:
+        proc = subprocess.run([sys.executable, tool, trained['cfg_path'], *map(str, args),
+                               '--out', str(tmp_path / 'out')], capture_output=True, text=True)
+        assert proc.returncode != 0 and re.search(message, proc.stderr), (args, proc.stderr[-2000:])
+        assert 'Traceback' not in proc.stderr

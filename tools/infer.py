@@ -43,7 +43,7 @@ def main(argv=None):
     try:
         image = imread_checked(args.image)  # BGR; an empty or truncated file is named
     except ValueError as e:
-        fail(str(e))
+        fail(f'cannot read the image {args.image!r}: {e}')
     if not osp.isfile(args.checkpoint):
         fail(f'no checkpoint file {args.checkpoint!r}.')
     cfg = Config.fromfile(args.config)

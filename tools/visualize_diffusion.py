@@ -12,6 +12,7 @@ from mmseg.apis import init_model
 from PIL import Image
 
 from mmseg_difnet.datasets import imread_checked
+from mmseg_difnet.engine.config_check_hook import check_checkpoint_fits
 from mmseg_difnet.visualization import diffusion_study as ds
 
 
@@ -30,6 +31,11 @@ def main():
     parser.add_argument('--out', default='work_dirs/diffusion_study')
     parser.add_argument('--device', default='cpu')
     args = parser.parse_args()
+    try:  # a checkpoint of another model (a DeepLabV2's in a DifNet config) stops here
+        model = init_model(args.config, device=args.device)
+        check_checkpoint_fits(args.checkpoint, model)
+    except (ValueError, FileNotFoundError) as e:
+        raise SystemExit(f'visualize_diffusion.py: {e}')
     model = init_model(args.config, args.checkpoint, device=args.device)
     if not hasattr(model.decode_head, 'trace'):
         raise SystemExit(f'{args.config}: the decode head is {type(model.decode_head).__name__}'
@@ -40,7 +46,10 @@ def main():
     except (ValueError, FileNotFoundError) as e:  # an empty, truncated or non-image file
         raise SystemExit(f'visualize_diffusion.py: {e}')
     gt = np.asarray(Image.open(args.gt)) if args.gt else None
-    result = ds.study(model, image, args.points)
+    try:
+        result = ds.study(model, image, args.points)
+    except ValueError as e:  # a point outside the image
+        raise SystemExit(f'visualize_diffusion.py: {e}')
     paths = ds.write_figures(result, image, args.out, ds.palette_of(model), gt)
     print(ds.format_table3(result['mu'], result['beta']))
     print('\n'.join(f'{k}: {v}' for k, v in paths.items()))

@@ -104,11 +104,27 @@ def verify_sidecar(path: str, checkpoint=None) -> None:
         'the newest valid one by itself), or copy the file again.')
 
 
+def check_is_torch_file(path: str) -> None:
+    """Raise ``ValueError`` if ``path`` is neither a zip (torch >= 1.6) nor a pickle (older
+    torch.save) file: a text file, the ``.sha256`` beside a checkpoint, an image. (torch would
+    fail with ``KeyError`` or advise ``weights_only=False``, which would let a file run code.)"""
+    with open(path, 'rb') as f:
+        head = f.read(4)
+    if head[:4] == b'PK\x03\x04' or head[:1] == b'\x80':
+        return
+    what = ("the SHA-256 written beside a checkpoint: give the .pth itself"
+            if path.endswith('.sha256') else 'an empty file' if not head else
+            'a text file' if head.isascii() else 'not a file torch.save wrote')
+    raise ValueError(f'{path!r} is not a PyTorch checkpoint ({what}). Give the .pth file of '
+                     'a trained model (e.g. work_dirs/<run>/iter_N.pth).')
+
+
 def load_verified(filename: str, map_location=None):
     """mmengine's local loader, verifying the sidecar and the record (see module doc)."""
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
         raise FileNotFoundError(f'{filename} can not be found.')
+    check_is_torch_file(filename)
     checkpoint = torch.load(filename, map_location=map_location)
     verify_sidecar(filename, checkpoint)
     if check_record(checkpoint, filename) is None and isinstance(checkpoint, dict) and \

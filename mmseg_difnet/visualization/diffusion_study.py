@@ -51,6 +51,10 @@ def study(model, image: np.ndarray, points: Optional[Sequence[Point]] = None) ->
     tr = head.trace(feats)
     h, w = tr.s.shape[-2:]
     points = list(points) if points else default_points(H, W)
+    outside = [(px, py) for px, py in points if not (0 <= px < W and 0 <= py < H)]
+    if outside:
+        raise ValueError(f'points {outside} (x,y) lie outside the image, which is {W}×{H} '
+                         f'pixels: give 0 <= x < {W} and 0 <= y < {H}.')
     grid_points = [(min(int(py * h / H), h - 1), min(int(px * w / W), w - 1))
                    for px, py in points]
     idx = torch.tensor([r * w + c for r, c in grid_points])
