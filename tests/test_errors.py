@@ -220,3 +220,22 @@ def test_cfg_option_without_a_value_is_a_usage_error():
         assert proc.returncode == 2, proc.stderr[-2000:]
         assert ("--cfg-options train_cfg.max_iters: every option is KEY=VALUE, e.g. "
                 "train_cfg.max_iters=<value>") in proc.stderr
+
+
+def test_a_batch_with_an_image_of_another_size_names_the_files():
+    """A training batch with one image larger than data_preprocessor.size used to fail with
+    torch's `stack expects each tensor to be equal size`, naming no file."""
+    model = build(difnet_cfg(depth=18))
+    model.data_preprocessor.size, model.data_preprocessor.size_divisor = (48, 48), None
+    data = dict(inputs=[torch.zeros(3, 48, 48, dtype=torch.uint8),
+                        torch.zeros(3, 64, 48, dtype=torch.uint8)], data_samples=[])
+    from mmengine.structures import PixelData
+    from mmseg.structures import SegDataSample
+    for i, img in enumerate(data['inputs']):
+        s = SegDataSample(metainfo=dict(img_path=f'JPEGImages/{i}.jpg',
+                                        img_shape=tuple(img.shape[-2:])))
+        s.gt_sem_seg = PixelData(data=torch.zeros(1, *img.shape[-2:], dtype=torch.long))
+        data['data_samples'].append(s)
+    with pytest.raises(ValueError, match=r'different sizes \(JPEGImages/0.jpg: \(48, 48\); '
+                       r'JPEGImages/1.jpg: \(64, 48\)\).*pads to size=\(48, 48\)'):
+        model.data_preprocessor(data, training=True)

@@ -64,7 +64,19 @@ class DifNetDataPreProcessor(SegDataPreProcessor):
                     f'model normalises {self.mean.shape[0]}: give 3-channel BGR images (an '
                     'RGBA array: cv2.cvtColor(img, cv2.COLOR_BGRA2BGR); a grey one: '
                     'cv2.COLOR_GRAY2BGR), or load files with LoadImageFromFile, which does.')
-        out = super().forward(data, training)
+        try:
+            out = super().forward(data, training)
+        except RuntimeError as e:
+            if 'stack expects each tensor to be equal size' not in str(e):
+                raise
+            sizes = [f"{s.metainfo.get('img_path', '?')}: {tuple(img.shape[-2:])}"
+                     for img, s in zip(data['inputs'], data.get('data_samples') or [])]
+            raise ValueError(
+                f'the images of one batch have different sizes ({"; ".join(sizes)}) and the '
+                f'data preprocessor pads to size={self.size}, size_divisor='
+                f'{self.size_divisor} but never shrinks: crop training images in the pipeline '
+                '(RandomCrop with crop_size <= size), or set data_preprocessor.size to at '
+                'least the largest (H, W).') from e
         if training or not self.test_pad_cfg:
             return out
         inputs = out['inputs']  # (1, C, h, w), normalised
