@@ -474,3 +474,25 @@ def test_a_save_that_runs_out_of_space_cleans_up_and_keeps_the_previous(data_dir
     r = runner_for(data_dir, tmp_path, 4, resume=True)  # space again: resumes in place
     r.train()
     assert r.iter == 4
+
+
+@pytest.mark.slow
+def test_resuming_with_another_number_of_processes_says_so(data_dir, tmp_path):
+    """A run trained by 2 processes × 2 images resumed by 1 process used to take 2 images per
+    step instead of 4 without a word."""
+    cfg = tiny_cfg(data_dir, tmp_path, iters=4)
+    cfg.train_cfg.update(max_iters=2, val_interval=1000)
+    cfg.default_hooks.checkpoint.interval = 2
+    cfg.dump(str(tmp_path / 'cfg.py'))
+    env = dict(os.environ, PORT='29573', PATH=osp.dirname(sys.executable) + os.pathsep
+               + os.environ['PATH'])
+    proc = subprocess.run(['bash', osp.join(ROOT, 'tools', 'train.sh'), str(tmp_path / 'cfg.py'),
+                           '2'], env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    meta = torch.load(tmp_path / 'iter_2.pth', map_location='cpu')['meta']
+    assert (meta['world_size'], meta['batch_per_process']) == (2, 2)
+    r = runner_for(data_dir, tmp_path, 4, resume=True)
+    r.train()
+    log = open(r.logger.log_file).read()
+    assert re.search(r"resume: '.*iter_2.pth' was trained with 2 process\(es\) × 2 images = 4 "
+                     r'images per step, this run takes 1 × 2 = 2', log)

@@ -34,7 +34,7 @@ import time
 from typing import List, Optional
 
 import torch
-from mmengine.dist import is_main_process
+from mmengine.dist import get_world_size, is_main_process
 from mmengine.hooks import CheckpointHook
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
@@ -79,6 +79,8 @@ class SafeCheckpointHook(CheckpointHook):
         """The integrity record goes into the checkpoint (this hook runs after the others,
         e.g. EMAHook's swap, so it covers the weights as written)."""
         add_record(checkpoint, f'{runner.work_dir} ({runner.timestamp})')
+        checkpoint['meta'].update(world_size=get_world_size(),
+                                  batch_per_process=runner.train_dataloader.batch_size)
 
     def _save_checkpoint_with_step(self, runner, step, meta):
         keep, self.max_keep_ckpts = self.max_keep_ckpts, -1  # mmengine removes before saving
@@ -235,6 +237,7 @@ class DifNetRunner(Runner):
         check_checkpoint_fits(filename, model, resume=True)  # before the optimizer state
         planned = [self._planned_end(s) for s in self._flat_schedulers()]
         super().resume(filename, *args, **kwargs)
+        self._check_images_per_step(filename)
         for i, (scheduler, end) in enumerate(zip(self._flat_schedulers(), planned)):
             if end is not None and getattr(scheduler, 'end', end) != end:
                 raise RuntimeError(
@@ -244,6 +247,29 @@ class DifNetRunner(Runner):
                     'PolyLR, after it). Resume with the original train_cfg.max_iters and '
                     'param_scheduler, or start a new run from this checkpoint with the new '
                     'schedule: --cfg-options load_from=<checkpoint> without --resume.')
+
+    def load_checkpoint(self, filename: str, *args, **kwargs):
+        checkpoint = super().load_checkpoint(filename, *args, **kwargs)
+        self._loaded_meta = checkpoint.get('meta', {}) if isinstance(checkpoint, dict) else {}
+        return checkpoint
+
+    def _check_images_per_step(self, filename: str) -> None:
+        """Warn when a resumed run takes another number of images per step than the run it
+        continues (another number of processes or batch size): the schedule and lr were
+        planned for the old one."""
+        meta = getattr(self, '_loaded_meta', {}) or {}
+        if 'world_size' not in meta:
+            return
+        old = (meta['world_size'], meta.get('batch_per_process'))
+        new = (get_world_size(), self.train_dataloader.batch_size)
+        if old != new:
+            self.logger.warning(
+                f'resume: {filename!r} was trained with {old[0]} process(es) × {old[1]} images '
+                f'= {old[0] * (old[1] or 0)} images per step, this run takes {new[0]} × '
+                f'{new[1]} = {new[0] * new[1]}: the learning rate and schedule are unchanged, '
+                'so training differs from the run it continues. Resume with as many processes '
+                '(tools/train.sh CONFIG N) and the same train_dataloader.batch_size to continue '
+                'it exactly.')
 
     def _flat_schedulers(self) -> list:
         """The parameter schedulers (built, or still configs) as one list."""
