@@ -82,3 +82,24 @@ def test_visualize_diffusion_refuses_bad_inputs(trained, tmp_path):
                                '--out', str(tmp_path / 'out')], capture_output=True, text=True)
         assert proc.returncode != 0 and re.search(message, proc.stderr), (args, proc.stderr[-2000:])
         assert 'Traceback' not in proc.stderr
+
+
+def test_a_large_diffusion_grid_is_explained_and_shows_progress(trained, tmp_path):
+    """A 3000×2000 photo used to run past 10 minutes without a word: the walks' P·y is
+    O(N²) in the grid nodes. Above --warn-nodes the tool says so and reports each walk;
+    --max-side shrinks the image first and the prediction is resized back."""
+    import re
+    proc = infer(trained['cfg_path'], trained['ckpt'], trained['image'], '--out', 'a',
+                 '--warn-nodes', '10', cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    m = re.search(r'the diffusion grid is (\d+)×(\d+) = (\d+) nodes: each of the 5 walks '
+                  r'computes P·y, O\(N²\)', proc.stdout)
+    assert m and int(m.group(1)) * int(m.group(2)) == int(m.group(3)) > 10, proc.stdout
+    assert [int(t) for t in re.findall(r'walk (\d)/5 done', proc.stdout)] == [1, 2, 3, 4, 5]
+    proc = infer(trained['cfg_path'], trained['ckpt'], trained['image'], '--out', 'b',
+                 '--warn-nodes', '10', '--max-side', '40', cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    small = re.search(r'= (\d+) nodes', proc.stdout)
+    assert small is None or int(small.group(1)) < int(m.group(3))
+    pred = np.asarray(Image.open(tmp_path / 'b' / 'syn_val_00000_pred.png'))
+    assert pred.shape == (64, 64)

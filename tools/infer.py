@@ -2,9 +2,12 @@
 diffusion study (Fig. 2-4, Table 3) of that image.
 
     python tools/infer.py CONFIG CHECKPOINT IMAGE [--out DIR] [--sheet] [--device cpu]
+        [--max-side PIXELS] [--warn-nodes N]
 
 Writes DIR/<image>_pred.png (class indices), DIR/<image>_overlay.png and, with --sheet,
-DIR/<image>_study/summary.png. mmseg's ``MMSegInferencer(model=CONFIG, weights=CHECKPOINT)``
+DIR/<image>_study/summary.png. A large diffusion grid (more than --warn-nodes nodes) is
+explained and each walk reported: P·y is O(N²) in the nodes; --max-side shrinks the image.
+mmseg's ``MMSegInferencer(model=CONFIG, weights=CHECKPOINT)``
 works as well (the configs import this package).
 """
 import argparse
@@ -12,6 +15,7 @@ import os
 import os.path as osp
 import sys
 
+import mmcv
 import numpy as np
 from mmengine.config import Config
 from mmseg.apis import inference_model, init_model
@@ -19,7 +23,7 @@ from PIL import Image
 
 from mmseg_difnet.datasets import imread_checked
 from mmseg_difnet.engine.config_check_hook import check_checkpoint_fits
-from mmseg_difnet.utils import sync_bn_to_bn
+from mmseg_difnet.utils import sync_bn_to_bn, walk_progress
 from mmseg_difnet.visualization import diffusion_study as ds
 
 
@@ -37,6 +41,11 @@ def main(argv=None):
     parser.add_argument('--sheet', action='store_true',
                         help='also write the diffusion study of the image (DifNet models)')
     parser.add_argument('--device', default='cpu')
+    parser.add_argument('--max-side', type=int, help='resize the image (keeping its aspect) '
+                        'so that its longer side is at most this before inference; the '
+                        'prediction is resized back. The walks cost O(N²) in the grid nodes.')
+    parser.add_argument('--warn-nodes', type=int, default=10000,
+                        help='above this many diffusion-grid nodes, say so and show progress')
     args = parser.parse_args(argv)
     if not osp.isfile(args.image):
         fail(f'cannot read the image {args.image!r}: not a file.')
@@ -62,8 +71,14 @@ def main(argv=None):
     except ValueError as e:
         fail(str(e))
     model = init_model(cfg, args.checkpoint, device=args.device)
-    result = inference_model(model, image)
+    H, W = image.shape[:2]
+    scale = min(1.0, args.max_side / max(H, W)) if args.max_side else 1.0
+    small = mmcv.imrescale(image, scale) if scale < 1 else image
+    with walk_progress(model, args.warn_nodes):
+        result = inference_model(model, small)
     pred = result.pred_sem_seg.data[0].cpu().numpy().astype(np.uint8)
+    if scale < 1:
+        pred = mmcv.imresize(pred, (W, H), interpolation='nearest')
     palette = ds.palette_of(model)
     os.makedirs(args.out, exist_ok=True)
     name = osp.splitext(osp.basename(args.image))[0]

@@ -7,6 +7,8 @@ from .runtime import (
                       sync_bn_to_bn,
 )
 from .safe_load import allow_mmengine_checkpoints
+from .walk_progress import walk_progress
 
 __all__ = ['CfgOptionsAction', 'allow_mmengine_checkpoints', 'explain_pretrained_failures',
-           'check_data_roots', 'load_config', 'prepare_for_device', 'sync_bn_to_bn']
+           'check_data_roots', 'load_config', 'prepare_for_device', 'sync_bn_to_bn',
+           'walk_progress']
