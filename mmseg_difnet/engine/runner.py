@@ -79,8 +79,9 @@ class SafeCheckpointHook(CheckpointHook):
         """The integrity record goes into the checkpoint (this hook runs after the others,
         e.g. EMAHook's swap, so it covers the weights as written)."""
         add_record(checkpoint, f'{runner.work_dir} ({runner.timestamp})')
-        checkpoint['meta'].update(world_size=get_world_size(),
-                                  batch_per_process=runner.train_dataloader.batch_size)
+        checkpoint['meta'].update(  # for the resume check of images per step
+            world_size=get_world_size(),
+            batch_per_process=getattr(runner.train_dataloader, 'batch_size', None))
 
     def _save_checkpoint_with_step(self, runner, step, meta):
         keep, self.max_keep_ckpts = self.max_keep_ckpts, -1  # mmengine removes before saving
