@@ -22,7 +22,7 @@ from mmseg.apis import inference_model, init_model
 from PIL import Image
 
 from mmseg_difnet.datasets import imread_checked
-from mmseg_difnet.engine.config_check_hook import check_checkpoint_fits
+from mmseg_difnet.engine.config_check_hook import load_fitting_checkpoint
 from mmseg_difnet.utils import sync_bn_to_bn, walk_progress
 from mmseg_difnet.visualization import diffusion_study as ds
 
@@ -67,10 +67,9 @@ def main(argv=None):
              'head (DifNetHead or DiffusionHead): there is no diffusion to show. Drop --sheet, '
              'or use a config with diffusion.')
     try:
-        check_checkpoint_fits(args.checkpoint, model)
+        load_fitting_checkpoint(model, args.checkpoint)
     except ValueError as e:
         fail(str(e))
-    model = init_model(cfg, args.checkpoint, device=args.device)
     H, W = image.shape[:2]
     scale = min(1.0, args.max_side / max(H, W)) if args.max_side else 1.0
     small = mmcv.imrescale(image, scale) if scale < 1 else image

@@ -12,7 +12,7 @@ from mmseg.apis import init_model
 from PIL import Image
 
 from mmseg_difnet.datasets import imread_checked
-from mmseg_difnet.engine.config_check_hook import check_checkpoint_fits
+from mmseg_difnet.engine.config_check_hook import load_fitting_checkpoint
 from mmseg_difnet.visualization import diffusion_study as ds
 
 
@@ -32,11 +32,10 @@ def main():
     parser.add_argument('--device', default='cpu')
     args = parser.parse_args()
     try:  # a checkpoint of another model (a DeepLabV2's in a DifNet config) stops here
-        model = init_model(args.config, device=args.device)
-        check_checkpoint_fits(args.checkpoint, model)
+        model = load_fitting_checkpoint(init_model(args.config, device=args.device),
+                                        args.checkpoint)
     except (ValueError, FileNotFoundError) as e:
         raise SystemExit(f'visualize_diffusion.py: {e}')
-    model = init_model(args.config, args.checkpoint, device=args.device)
     if not hasattr(model.decode_head, 'trace'):
         raise SystemExit(f'{args.config}: the decode head is {type(model.decode_head).__name__}'
                          ', not a diffusion head (DifNetHead or DiffusionHead): there is no '

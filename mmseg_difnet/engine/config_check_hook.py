@@ -15,9 +15,9 @@ def _segmentor(model):
     return model
 
 
-def check_checkpoint_fits(path: str, model: nn.Module, resume: bool = False) -> None:
-    """Raise ``ValueError`` naming the keys of ``path``'s state dict that do not fit
-    ``model`` (mmengine would load the rest and only log these)."""
+def check_checkpoint_fits(path: str, model: nn.Module, resume: bool = False) -> dict:
+    """The checkpoint loaded from ``path``; ``ValueError`` naming the keys of its state dict
+    that do not fit ``model`` (mmengine would load the rest and only log these)."""
     # weights-only (torch's default), verified (sidecar and integrity record: .integrity)
     ckpt = _load_checkpoint(path, map_location='cpu')
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else {}
@@ -28,7 +28,7 @@ def check_checkpoint_fits(path: str, model: nn.Module, resume: bool = False) -> 
     mismatched = sorted(k for k in set(own) & set(state) if isinstance(
         state[k], torch.Tensor) and state[k].shape != own[k].shape)
     if not (missing or unexpected or mismatched):
-        return
+        return ckpt
 
     def show(keys):
         return f'{len(keys)} ({", ".join(keys[:5])}{", ..." if len(keys) > 5 else ""})'
@@ -42,6 +42,17 @@ def check_checkpoint_fits(path: str, model: nn.Module, resume: bool = False) -> 
         f'checkpoint {path!r} does not fit this model ({type(model).__name__} of the '
         f'config): missing keys {show(missing)}, unexpected keys {show(unexpected)}, shape '
         f'mismatches {show(mismatched)}. {how}')
+
+
+def load_fitting_checkpoint(model: nn.Module, path: str) -> nn.Module:
+    """Load ``path`` into ``model`` (built by mmseg's ``init_model`` without weights), as
+    ``init_model`` would, after :func:`check_checkpoint_fits`: one read of the file."""
+    from mmengine.runner.checkpoint import _load_checkpoint_to_model
+    ckpt = check_checkpoint_fits(path, model)
+    _load_checkpoint_to_model(model, ckpt)
+    if 'dataset_meta' in ckpt.get('meta', {}):
+        model.dataset_meta = ckpt['meta']['dataset_meta']
+    return model
 
 
 def check_hook_arguments(cfg) -> None:
