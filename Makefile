@@ -6,7 +6,8 @@ PY := $(VENV)/bin/python
 CAMVID_ROOT ?= ../shared/data/camvid
 MV2_WEIGHTS := checkpoints/mobilenetv2_imagenet_mmseg.pth
 
-.PHONY: env lint test test-slow test-camvid weights demo study study-camvid study-refine benchmark clean-env
+.PHONY: env lint test test-slow test-camvid weights demo study study-camvid study-camvid-paired \
+	study-refine study-refine-v2 benchmark clean-env
 
 $(VENV)/.ready: requirements/constraints.txt tools/setup_env.sh setup.py
 	VENV=$(VENV) bash tools/setup_env.sh
@@ -39,6 +40,14 @@ study: env  # the demo for 3 training seeds: benchmarks/demo_study.json (about 3
 
 study-camvid: env weights  # CamVid, DeepLabV2-MV2 vs DifNet-MV2, 3 seeds: benchmarks/camvid_study.json
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CAMVID_ROOT="$(CAMVID_ROOT)" bash tools/camvid_study.sh
+
+study-camvid-paired: env weights  # round two (issue 26): seeds 3-8, the paired criterion: benchmarks/camvid_study_paired.json
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CAMVID_ROOT="$(CAMVID_ROOT)" SEEDS="3 4 5 6 7 8" \
+	  STUDY_WORK_DIR=work_dirs/camvid_study_paired PAIRED=1 STUDY_JSON=benchmarks/camvid_study_paired.json \
+	  bash tools/camvid_study.sh
+
+study-refine-v2: env weights  # round two (issue 25): the refinement mode vs the plain continuation: benchmarks/refine_study_v2.json
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CAMVID_ROOT="$(CAMVID_ROOT)" ROUND=2 bash tools/refine_study.sh
 
 study-refine: env weights  # CamVid, DeepLabV3+-MV2 continued with/without diffusion: benchmarks/refine_study.json
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CAMVID_ROOT="$(CAMVID_ROOT)" bash tools/refine_study.sh

@@ -15,7 +15,9 @@ from mmseg_difnet.datasets import CamVidDataset
 from mmseg_difnet.utils import prepare_for_device
 
 CONFIGS = {m: osp.join(ROOT, 'configs', 'difnet', f'{m}_mv2-d8_camvid-240x320.py')
-           for m in ('deeplabv2', 'difnet')}
+           for m in ('deeplabv2', 'difnet', 'deeplabv3plus')}
+REFINE_GATE = osp.join(ROOT, 'configs', 'difnet',
+                       'difnet-deeplabv3plus_mv2-d8-shared_camvid-240x320_refine-gate.py')
 
 
 def _dataset(root, split, pipeline=None):
@@ -105,3 +107,43 @@ def test_difnet_trains_on_real_crops_from_imagenet_weights(camvid_root, tmp_path
     for branch in (runner.model.backbone, runner.model.neck.backbone):
         stem = branch.conv1.conv.weight.detach()
         assert 0 < (stem - imagenet).abs().max() < 0.05 * imagenet.abs().max()
+
+
+@pytest.mark.camvid
+def test_refinement_mode_starts_as_a_trained_deeplabv3plus_on_real_frames(camvid_root,
+                                                                          tmp_path):
+    """The plain DeepLabV3+-MV2 trained 4 iterations on real crops from ImageNet weights; the
+    refinement study's diffusion config started from its checkpoint predicts, at iteration 0,
+    the same logits and the same class on every pixel of real test frames."""
+    from mmseg.registry import MODELS
+
+    from mmseg_difnet.utils.mobilenetv2_weights import convert_file, fetch_original
+    mv2 = str(tmp_path / 'mv2.pth')
+    convert_file(fetch_original(osp.expanduser('~/.cache/mmseg_difnet')), mv2)
+    cfg = _cfg('deeplabv3plus', camvid_root, tmp_path / 'plain', iters=4)
+    cfg.model.backbone.init_cfg.checkpoint = mv2
+    cfg.train_cfg.val_begin = 100  # no validation
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    plain = runner.model.eval()
+    gated = Config.fromfile(REFINE_GATE)
+    prepare_for_device(gated, 'none')
+    gated.model.backbone.init_cfg.checkpoint = mv2
+    gated.model.seed_checkpoint = osp.join(cfg.work_dir, 'iter_4.pth')
+    model = MODELS.build(gated.model)
+    model.init_weights()
+    model.eval()
+    assert float(model.decode_head.gate) == 0.0
+    test_cfg = cfg.test_dataloader.dataset
+    ds = _dataset(camvid_root, 'test', test_cfg.pipeline)
+    samples = [ds[i] for i in (0, 77, 154, 232)]
+    data = plain.data_preprocessor(dict(inputs=[s['inputs'] for s in samples],
+                                        data_samples=[s['data_samples'] for s in samples]))
+    with torch.no_grad():
+        want = plain(data['inputs'], data['data_samples'], mode='predict')
+        got = model(data['inputs'], data['data_samples'], mode='predict')
+    for a, b in zip(want, got):
+        assert a.pred_sem_seg.data.shape == (1, 360, 480)
+        assert torch.equal(a.pred_sem_seg.data, b.pred_sem_seg.data)  # every pixel
+        assert torch.equal(a.seg_logits.data, b.seg_logits.data)
+    assert len(torch.unique(want[0].pred_sem_seg.data)) > 1  # a trained, not constant, model

@@ -104,7 +104,7 @@ def test_seed_checkpoint_loads_a_plain_model_and_reports_the_new_keys(tmp_path, 
     for k, v in model.decode_head.walks.state_dict().items():  # the walks keep their init
         torch.testing.assert_close(v, fresh_walk[k], rtol=0, atol=0)
     parts = {'.'.join(k.split('.')[:2]) for k in fresh}
-    want = {'decode_head.importance', 'decode_head.walks'}
+    want = {'decode_head.importance', 'decode_head.walks', 'decode_head.gate'}  # refinement
     assert parts == (want | {'neck.backbone'} if similarity == 'backbone' else want)
     line = next(m for m in messages if 'seed branch loaded' in m)
     assert f'({len(ps)} tensors)' in line and 'decode_head.walks' in line

@@ -7,6 +7,9 @@
 # with --per-walk; every model with the trimap mIoU and per-class IoU of the dataset base),
 # and leaves `done` in its work dir: re-running skips finished runs. JOBS runs at a time (each
 # with THREADS torch threads); tools/camvid_table.py writes benchmarks/camvid_study.json.
+# Round two (`make study-camvid-paired`, issue 26): SEEDS="3 4 5 6 7 8",
+# STUDY_WORK_DIR=work_dirs/camvid_study_paired, PAIRED=1 (the paired criterion) and
+# STUDY_JSON=benchmarks/camvid_study_paired.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DEFAULT_OUT=work_dirs/camvid_study
@@ -18,4 +21,7 @@ for seed in $SEEDS; do
               "run deeplabv2_seed$seed configs/difnet/deeplabv2_mv2-d8_camvid-240x320.py $seed $THREADS")
 done
 run_jobs "${jobs_list[@]}"
-python tools/camvid_table.py "$OUT" --json benchmarks/camvid_study.json --seconds $(( $(date +%s) - start ))
+paired=()
+[ "${PAIRED:-0}" = 1 ] && paired=(--paired)
+python tools/camvid_table.py "$OUT" "${paired[@]}" --json "${STUDY_JSON:-benchmarks/camvid_study.json}" \
+  --seconds $(( $(date +%s) - start ))

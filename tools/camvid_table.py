@@ -28,6 +28,17 @@ CRITERION = (
     'in the other direction by the same margin is a negative result; anything else is null.')
 
 
+CRITERION_PAIRED = (
+    'Fixed before the runs (2026-11-30, README "Round two: six seed pairs"). Training seeds 3 '
+    'to 8, the first study\'s design otherwise; for each seed the paired difference d = '
+    'DifNet-MV2 - DeepLabV2-MV2 (same seed: same data order and seed-branch start). (1) '
+    'DifNet-MV2 beats DeepLabV2-MV2 if the mean d in test mIoU exceeds twice its standard '
+    'error (sample std / sqrt(6)); (2) the boundary claim holds if the same holds for the '
+    'mIoU within 2 px of a label boundary; (3) the walks help if y5 - x (DifNet-MV2) exceeds '
+    'twice its standard error. The same margin the other way is a negative result; anything '
+    'else is null. The first study\'s three pairs are reported beside it, not pooled.')
+
+
 def _ms(values: List[float]) -> Dict[str, float]:
     return dict(mean=statistics.mean(values),
                 std=statistics.stdev(values) if len(values) > 1 else float('nan'))
@@ -50,6 +61,14 @@ def _paired_verdict(diff: List[float]) -> str:
     return 'positive' if d > margin else 'negative' if d < -margin else 'null'
 
 
+def _se_verdict(diff: List[float]) -> str:
+    """'positive' if the mean paired difference exceeds twice its standard error
+    (std / √n), 'negative' if it is below minus that, else 'null'."""
+    d = statistics.mean(diff)
+    margin = 2 * statistics.stdev(diff) / len(diff) ** 0.5
+    return 'positive' if d > margin else 'negative' if d < -margin else 'null'
+
+
 def collect(study_dir: str, models=MODELS) -> Dict[str, Dict[str, Dict]]:
     """Test metrics of every finished ``<model>_seed<N>`` run; μ_t, β_t of the second model's
     (the one with diffusion)."""
@@ -69,10 +88,13 @@ def collect(study_dir: str, models=MODELS) -> Dict[str, Dict[str, Dict]]:
 
 def study_table(study_dir: str, json_path: Optional[str] = None,
                 seconds: Optional[int] = None, models=MODELS, criterion: str = CRITERION,
-                extra: Optional[Dict] = None) -> str:
+                extra: Optional[Dict] = None, paired: bool = False,
+                walk_key: str = 'mIoU_y5') -> str:
     """The study's tables (markdown) and JSON: ``models`` are (name, run prefix) of the
     baseline and of the model with diffusion, compared by ``criterion``; ``extra`` is merged
-    into the JSON."""
+    into the JSON. ``paired``: the verdict compares the mean per-seed difference with twice
+    its standard error (the unpaired rule is reported beside it); ``walk_key``: the metric
+    whose difference from x says what the walks add (y5, or the refinement mode's output)."""
     (base_name, base), (name_d, dif) = models
     runs = collect(study_dir, models)
     seeds = sorted(set(runs.get(base, {})) & set(runs.get(dif, {})))
@@ -103,20 +125,42 @@ def study_table(study_dir: str, json_path: Optional[str] = None,
             f'{statistics.mean(get(m, f"IoU.{c}")):.1f}' for c in CLASSES) + ' |')
     d = runs[dif]
     if all('mIoU_x' in d[s] for s in seeds):
+        stages = {k: f'mIoU_{k}' for k in STAGES}
+        if walk_key == 'mIoU':  # the refinement mode: its output is not y5
+            stages['output'] = 'mIoU'
         rows += ['', f'{name_d} per stage (mIoU; in brackets within 2 px of a boundary), mean ± '
-                 'std:', '', '| ' + ' | '.join(STAGES) + ' |', '|' + '---:|' * len(STAGES),
-                 '| ' + ' | '.join(_fmt([d[s][f'mIoU_{k}'] for s in seeds]) for k in STAGES)
+                 'std:', '', '| ' + ' | '.join(stages) + ' |', '|' + '---:|' * len(stages),
+                 '| ' + ' | '.join(_fmt([d[s][k] for s in seeds]) for k in stages.values())
                  + ' |',
-                 '| ' + ' | '.join('(' + _fmt([d[s][f'mIoU_{k}_band2'] for s in seeds]) + ')'
-                                   for k in STAGES) + ' |']
-        walk_gain = [d[s]['mIoU_y5'] - d[s]['mIoU_x'] for s in seeds]
-        out['y5_minus_x'] = walk_gain
-        rows.append('\ny5 − x per seed: ' + ', '.join(f'{v:+.2f}' for v in walk_gain))
+                 '| ' + ' | '.join('(' + _fmt([d[s][f'{k}_band2'] for s in seeds]) + ')'
+                                   for k in stages.values()) + ' |']
+        walk_gain = [d[s][walk_key] - d[s]['mIoU_x'] for s in seeds]
+        gain_name = 'y5' if walk_key == 'mIoU_y5' else 'output'
+        out[f'{gain_name}_minus_x'] = walk_gain
+        rows.append(f'\n{gain_name} − x per seed: ' + ', '.join(f'{v:+.2f}' for v in walk_gain))
+    if all('gate' in d[s]['walks'] for s in seeds):
+        rows.append('alpha per seed: ' + ', '.join(f'{d[s]["walks"]["gate"]:.3f}'
+                                                    for s in seeds))
     for p in ('mu', 'beta'):
         rows.append(f'{p}_t (mean over seeds): ' + ', '.join(
             f'{statistics.mean(d[s]["walks"][p][t] for s in seeds):.3f}'
             for t in range(len(d[seeds[0]]['walks'][p]))))
-    if len(seeds) > 1:
+    if len(seeds) > 1 and paired:
+        gain = out.get('output_minus_x', out.get('y5_minus_x'))
+        out['verdict'] = dict(mIoU=_se_verdict(diff['mIoU']),
+                              boundary_2px=_se_verdict(diff['mIoU_band2']),
+                              walks_vs_x=_se_verdict(gain) if gain else None)
+        out['verdict_unpaired_rule'] = dict(
+            mIoU=_verdict(get(dif, 'mIoU'), get(base, 'mIoU')),
+            boundary_2px=_verdict(get(dif, 'mIoU_band2'), get(base, 'mIoU_band2')))
+        for k in ('mIoU', 'mIoU_band2'):
+            m, se = statistics.mean(diff[k]), statistics.stdev(diff[k]) / len(seeds) ** 0.5
+            rows.append(f'paired {k}: mean {m:+.2f}, 2·SE {2 * se:.2f}')
+        rows.append('\nverdict by the paired criterion: ' + ', '.join(
+            f'{k} {v}' for k, v in out['verdict'].items()) + '; by the first study\'s '
+            'unpaired rule: ' + ', '.join(f'{k} {v}' for k, v in
+                                          out['verdict_unpaired_rule'].items()))
+    elif len(seeds) > 1:
         out['verdict'] = dict(
             mIoU=_verdict(get(dif, 'mIoU'), get(base, 'mIoU')),
             boundary_2px=_verdict(get(dif, 'mIoU_band2'), get(base, 'mIoU_band2')),
@@ -140,8 +184,14 @@ def main():
     parser.add_argument('study_dir', help='the study dir (<model>_seed<N>/ run dirs)')
     parser.add_argument('--json', help='write the numbers here')
     parser.add_argument('--seconds', type=int, help='wall time of the study, to record')
+    parser.add_argument('--paired', action='store_true',
+                        help='round two: the paired criterion (mean difference vs 2 SE)')
     args = parser.parse_args()
-    print(study_table(args.study_dir, args.json, args.seconds))
+    if args.paired:
+        print(study_table(args.study_dir, args.json, args.seconds,
+                          criterion=CRITERION_PAIRED, paired=True))
+    else:
+        print(study_table(args.study_dir, args.json, args.seconds))
 
 
 if __name__ == '__main__':

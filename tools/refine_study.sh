@@ -10,6 +10,10 @@
 # Runs train with --resume and leave `done`: re-running skips finished runs. JOBS runs at a
 # time, each with THREADS torch threads; tools/refine_table.py writes
 # benchmarks/refine_study.json.
+# ROUND=2 (`make study-refine-v2`, issue 25): the diffusion arm in the refinement mode
+# (difnet-..._refine-gate.py, runs gate_seed<N>), both arms with --diagnose (which leaves a
+# run's numbers unchanged: plain_base and plain_seed<N> are the same runs in both rounds),
+# the paired criterion, benchmarks/refine_study_v2.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DEFAULT_OUT=work_dirs/refine_study
@@ -17,10 +21,18 @@ source tools/study_common.sh
 
 run plain_base configs/difnet/deeplabv3plus_mv2-d8_camvid-240x320.py 0 "$(( JOBS * THREADS ))"
 BASE_CKPT=$(cat "$OUT/plain_base/last_checkpoint")
+CFG=configs/difnet
+if [ "${ROUND:-1}" = 2 ]; then
+  arm=gate diag=--diagnose table=(--v2 --json benchmarks/refine_study_v2.json)
+  diffusion_cfg=$CFG/difnet-deeplabv3plus_mv2-d8-shared_camvid-240x320_refine-gate.py
+else
+  arm=diffusion diag="" table=(--json benchmarks/refine_study.json)
+  diffusion_cfg=$CFG/difnet-deeplabv3plus_mv2-d8-shared_camvid-240x320_refine.py
+fi
 jobs_list=()
 for seed in $SEEDS; do
-  jobs_list+=("run diffusion_seed$seed configs/difnet/difnet-deeplabv3plus_mv2-d8-shared_camvid-240x320_refine.py $seed $THREADS --per-walk model.seed_checkpoint=$BASE_CKPT"
-              "run plain_seed$seed configs/difnet/deeplabv3plus_mv2-d8_camvid-240x320_refine.py $seed $THREADS model.seed_checkpoint=$BASE_CKPT")
+  jobs_list+=("run ${arm}_seed$seed $diffusion_cfg $seed $THREADS --per-walk $diag model.seed_checkpoint=$BASE_CKPT"
+              "run plain_seed$seed $CFG/deeplabv3plus_mv2-d8_camvid-240x320_refine.py $seed $THREADS $diag model.seed_checkpoint=$BASE_CKPT")
 done
 run_jobs "${jobs_list[@]}"
-python tools/refine_table.py "$OUT" --json benchmarks/refine_study.json --seconds $(( $(date +%s) - start ))
+python tools/refine_table.py "$OUT" "${table[@]}" --seconds $(( $(date +%s) - start ))

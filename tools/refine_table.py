@@ -3,12 +3,16 @@ with and without diffusion from one trained plain model, with the verdict of the
 stated before the runs (README, "Diffusion for any mmseg model").
 
     python tools/refine_table.py work_dirs/refine_study [--json benchmarks/refine_study.json]
+    python tools/refine_table.py work_dirs/refine_study --v2 [--json FILE]   # round two
 """
 import argparse
+import glob
 import os.path as osp
 
 from camvid_table import study_table
 from demo_table import latest_test_metrics
+
+from mmseg_difnet.visualization import load_records
 
 MODELS = (('DeepLabV3+-MV2, continued', 'plain'),
           ('DeepLabV3+-MV2 + diffusion (shared)', 'diffusion'))
@@ -20,6 +24,18 @@ CRITERION = (
     '(band2); (3) the walks themselves help if y5 - x (output minus the seed head\'s score '
     'map, diffusion arm) is positive by more than twice its std over seeds. The same margin in '
     'the other direction is a negative result; anything else is null.')
+MODELS_V2 = (('DeepLabV3+-MV2, continued', 'plain'),
+             ('DeepLabV3+-MV2 + diffusion, refinement mode', 'gate'))
+CRITERION_V2 = (
+    'Fixed before the runs (2026-11-30, README "Round two"). Training seeds 0, 1, 2 of the '
+    '400-iteration continuation from one trained DeepLabV3+-MV2; for each seed the paired '
+    'difference d = refinement-mode arm - plain arm (same seed, same data order). (1) The '
+    'refinement mode helps if the mean d in test mIoU exceeds twice its standard error '
+    '(sample std / sqrt(3)); (2) it helps at boundaries if the same holds for the mIoU within '
+    '2 px of a label boundary; (3) the walks help inside the model if the output - x (mIoU of '
+    'the output minus that of the seed head\'s score map, refinement arm) exceeds twice its '
+    'standard error. The same margin in the other direction is a negative result; anything '
+    'else is null. The first study\'s unpaired rule is reported beside it.')
 KEYS = ('mIoU', 'mIoU_band2', 'mIoU_band5', 'mIoU_band10', 'mAcc', 'aAcc')
 
 
@@ -28,12 +44,32 @@ def main():
     parser.add_argument('study_dir', help='the study dir (plain_base/, <arm>_seed<N>/)')
     parser.add_argument('--json', help='write the numbers here')
     parser.add_argument('--seconds', type=int, help='wall time of the study, to record')
+    parser.add_argument('--v2', action='store_true',
+                        help='round two: the refinement mode against the plain arm, paired')
     args = parser.parse_args()
     base = latest_test_metrics(osp.join(args.study_dir, 'plain_base', 'test'))
     print('The plain model before the continuation (seed 0, 1,000 iterations): ' + ', '.join(
         f'{k} {base[k]:.2f}' for k in KEYS) + '\n')
-    print(study_table(args.study_dir, args.json, args.seconds, MODELS, CRITERION,
-                      extra=dict(plain_base={k: base[k] for k in base})))
+    extra = dict(plain_base={k: base[k] for k in base})
+    if not args.v2:
+        print(study_table(args.study_dir, args.json, args.seconds, MODELS, CRITERION,
+                          extra=extra))
+        return
+    extra['diagnostics'] = diagnostics(args.study_dir, [m for _, m in MODELS_V2])
+    print(study_table(args.study_dir, args.json, args.seconds, MODELS_V2, CRITERION_V2,
+                      extra=extra, paired=True, walk_key='mIoU'))
+
+
+def diagnostics(study_dir, prefixes):
+    """First and last WalkDiagnosticsHook record of every finished run of the arms."""
+    out = {}
+    for prefix in prefixes:
+        for d in sorted(glob.glob(osp.join(study_dir, f'{prefix}_seed*'))):
+            if osp.isfile(osp.join(d, 'done')) and osp.isfile(
+                    osp.join(d, 'walk_diagnostics.jsonl')):
+                records = load_records(d)
+                out[osp.basename(d)] = dict(first=records[0], last=records[-1])
+    return out
 
 
 if __name__ == '__main__':

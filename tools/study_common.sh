@@ -10,10 +10,11 @@ CAMVID_ROOT=${CAMVID_ROOT:-../shared/data/camvid}
 mkdir -p "$OUT"
 start=$(date +%s)
 
-run() {  # run NAME CONFIG SEED THREADS [--per-walk] [cfg-options...]
-  local name=$1 cfg=$2 seed=$3 threads=$4 walk=() dir opts
+run() {  # run NAME CONFIG SEED THREADS [--per-walk] [--diagnose] [cfg-options...]
+  local name=$1 cfg=$2 seed=$3 threads=$4 walk=() diag=() dir opts
   shift 4
   [ "${1:-}" = --per-walk ] && { walk=(--per-walk); shift; }
+  [ "${1:-}" = --diagnose ] && { diag=(--diagnose 50); shift; }
   dir=$OUT/$name
   [ -f "$dir/done" ] && { echo "==> $name: done before, skipped"; return 0; }
   mkdir -p "$dir"
@@ -22,7 +23,7 @@ run() {  # run NAME CONFIG SEED THREADS [--per-walk] [cfg-options...]
     opts+=("${s}_dataloader.dataset.data_root=$CAMVID_ROOT" "${s}_dataloader.num_workers=1")
   done
   echo "==> [$(date +%T)] $name: training (log $dir/train.log)"
-  OMP_NUM_THREADS=$threads python tools/train.py "$cfg" --work-dir "$dir" --resume \
+  OMP_NUM_THREADS=$threads python tools/train.py "$cfg" --work-dir "$dir" --resume "${diag[@]}" \
     --cfg-options "${opts[@]}" > "$dir/train.log" 2>&1 \
     || { echo "$name: training failed, see $dir/train.log" >&2; tail -20 "$dir/train.log" >&2; return 1; }
   local ckpt

@@ -1,6 +1,7 @@
 """Train a segmentor: mmseg's tools/train.py, plus what DifNet's configs need on any machine.
 
-    python tools/train.py CONFIG [--work-dir DIR] [--resume] [--amp] [--cfg-options k=v ...]
+    python tools/train.py CONFIG [--work-dir DIR] [--resume] [--amp] [--diagnose N]
+                          [--cfg-options k=v ...]
     tools/train.sh CONFIG GPUS [...]   # torchrun, one or several nodes
 """
 import argparse
@@ -22,6 +23,10 @@ def parse_args():
     parser.add_argument('--resume', action='store_true',
                         help='resume from the newest valid checkpoint in the work_dir')
     parser.add_argument('--amp', action='store_true', help='mixed-precision training')
+    parser.add_argument('--diagnose', type=int, metavar='N',
+                        help='every N iterations, record why the walks learn (or not) in '
+                        '<work_dir>/walk_diagnostics.jsonl (WalkDiagnosticsHook); summarise '
+                        'with tools/walk_diagnostics.py')
     parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                         help='override settings of the config, key=value')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -49,6 +54,9 @@ def main():
             'run\'s weights). Use one: drop --resume to start a new run from load_from, or '
             'add --cfg-options load_from=None to resume this work dir.')
     cfg.resume = args.resume
+    if args.diagnose is not None:
+        cfg.custom_hooks = [*(cfg.get('custom_hooks') or []),
+                            dict(type='WalkDiagnosticsHook', interval=args.diagnose)]
     check_data_roots(cfg)
     prepare_for_device(cfg, args.launcher)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)

@@ -49,7 +49,8 @@ class DiffusionTrace(NamedTuple):
     x: Tensor  # score map (B, K, h, w)
     M: Tensor  # importance map (B, 1, h, w)
     s: Tensor  # seed M·x on the diffusion grid (B, K, h·g, w·g)
-    y: List[Tensor]  # y_1 .. y_T, each (B, K, h·g, w·g); y[-1] is the output
+    y: List[Tensor]  # y_1 .. y_T, each (B, K, h·g, w·g)
+    out: Tensor  # the head's output (B, K, h·g, w·g): y_T, or x + α (y_T − s) when gated
 
     def stages(self) -> Dict[str, Tensor]:
         """x, s, y1 .. yT by name: the rows of the per-walk evaluation (Fig. 4)."""
@@ -99,6 +100,13 @@ class DiffusionHead(BaseDecodeHead):
             seed bilinearly upsampled to it. Default: 1, the paper's grid.
         norm_weight_init (str): Initial γ of every norm of H and Ψ: 'uniform', U(0, 1) as
             the reference (PyTorch 0.4's default; README row 15), or 'ones'. Default: 'uniform'.
+        gate_init (float, optional): None: the output is y_T (the paper). A number: the
+            refinement mode, whose output is ``x + α (y_T − s)`` with α a learned scalar
+            starting at ``gate_init``. y_T − s is what the walks change (zero when every P_t
+            is the identity), so with ``gate_init=0`` the head starts as its seed head
+            exactly (ReZero, Bachlechner et al. 2020) and the walks enter only as far as α,
+            trained on the loss, lets them. ``model.seed_checkpoint`` makes 0 the default.
+            Default: None.
         **kwargs: Arguments of ``BaseDecodeHead``; ``norm_cfg`` is that of H and Ψ (BN when
             None).
     """
@@ -106,7 +114,8 @@ class DiffusionHead(BaseDecodeHead):
     def __init__(self, *, seed_head: Optional[ConfigType] = None,
                  sim_channels: Sequence[int] = (3, 256, 512, 1024, 2048),
                  walk_cfg: ConfigType = dict(type='RandomWalk'), grid_scale: int = 1,
-                 norm_weight_init: str = 'uniform', **kwargs) -> None:
+                 norm_weight_init: str = 'uniform', gate_init: Optional[float] = None,
+                 **kwargs) -> None:
         name = type(self).__name__
         seed_cfg = None
         if seed_head is not None:
@@ -137,6 +146,12 @@ class DiffusionHead(BaseDecodeHead):
             MODELS.build(dict(walk_cfg, in_channels=c, norm_cfg=norm_cfg,
                               norm_weight_init=norm_weight_init))
             for c in self.sim_channels)
+        if gate_init is not None and not isinstance(gate_init, (int, float)):
+            raise ValueError(f'{name}: gate_init={gate_init!r} must be None (the paper\'s '
+                             'output y_T) or a number (the refinement mode; 0 starts as the '
+                             'seed head).')
+        self.gate = None if gate_init is None else nn.Parameter(  # α of the refinement mode
+            torch.tensor(float(gate_init)))
 
     @staticmethod
     def _seed_head_cfg(seed_head: ConfigType, kwargs: dict) -> dict:
@@ -210,14 +225,24 @@ class DiffusionHead(BaseDecodeHead):
             ys.append(y)
         return ys
 
+    def output(self, x: Tensor, s: Tensor, y_T: Tensor) -> Tensor:
+        """The head's logits (B, K, h·g, w·g): y_T (Eq. 5, the paper), or in the refinement
+        mode (``gate_init``) x + α (y_T − s), x resized to the diffusion grid."""
+        if self.gate is None:
+            return y_T
+        if x.shape[2:] != s.shape[2:]:  # grid_scale > 1
+            x = resize(x, size=s.shape[2:], mode='bilinear', align_corners=self.align_corners)
+        return x + self.gate * (y_T - s)
+
     def trace(self, inputs: List[Tensor]) -> DiffusionTrace:
-        """One forward pass keeping every intermediate (x, M, s, y_1 .. y_T)."""
+        """One forward pass keeping every intermediate (x, M, s, y_1 .. y_T, the output)."""
         x, M, s = self.seed(inputs)
-        return DiffusionTrace(x, M, s, self.diffuse(s, self.split_inputs(inputs)[1]))
+        ys = self.diffuse(s, self.split_inputs(inputs)[1])
+        return DiffusionTrace(x, M, s, ys, self.output(x, s, ys[-1]))
 
     def forward(self, inputs: List[Tensor]) -> Tensor:
-        """Final output y_T of the cascade, (B, K, h·g, w·g)."""
-        return self.trace(inputs).y[-1]
+        """The head's output (:meth:`output`), (B, K, h·g, w·g)."""
+        return self.trace(inputs).out
 
     def transition_matrices(self, levels: Sequence[Tensor], grid: Tuple[int, int]
                             ) -> List[Tensor]:

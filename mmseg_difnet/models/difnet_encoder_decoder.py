@@ -62,10 +62,11 @@ class DifNetEncoderDecoder(CheckedEncoderDecoder):
                 ori_shape=shape, img_shape=shape, pad_shape=shape, padding_size=[0] * 4))
                 for _ in range(inputs.shape[0])]
         metas = [s.metainfo for s in data_samples]
-        stages = self.decode_head.trace(self.extract_feat(inputs)).stages()
+        trace = self.decode_head.trace(self.extract_feat(inputs))
+        stages = trace.stages()
         results = self.postprocess_result(
-            self.decode_head.predict_by_feat(stages[f'y{self.decode_head.num_walks}'], metas),
-            data_samples)  # exactly mmseg's whole-image prediction from y_T
+            self.decode_head.predict_by_feat(trace.out, metas),
+            data_samples)  # exactly mmseg's whole-image prediction from the output
         for name, logits in stages.items():
             out = self.postprocess_result(self.decode_head.predict_by_feat(logits, metas),
                                           [SegDataSample(metainfo=m) for m in metas])

@@ -15,7 +15,8 @@ Point = Tuple[int, int]  # (x, y) in image pixels
 
 
 def walk_params_from_checkpoint(path: str) -> Dict[str, List[float]]:
-    """μ_t and β_t of every walk, from a checkpoint alone (no config, no data)."""
+    """μ_t and β_t of every walk, and the refinement mode's α (``gate``) where the head has
+    one, from a checkpoint alone (no config, no data)."""
     ckpt = torch.load(path, map_location='cpu')  # weights-only
     state = ckpt.get('state_dict', ckpt)
     T = 1 + max((int(k.split('.')[2]) for k in state
@@ -23,8 +24,11 @@ def walk_params_from_checkpoint(path: str) -> Dict[str, List[float]]:
     if T == 0:
         raise ValueError(f'{path!r} holds no DifNet walks (no decode_head.walks.*.mu_logit '
                          'keys): is it a DifNet checkpoint?')
-    return {name: [torch.sigmoid(state[f'decode_head.walks.{t}.{name}_logit']).item()
-                   for t in range(T)] for name in ('mu', 'beta')}
+    params = {name: [torch.sigmoid(state[f'decode_head.walks.{t}.{name}_logit']).item()
+                     for t in range(T)] for name in ('mu', 'beta')}
+    if 'decode_head.gate' in state:
+        params['gate'] = float(state['decode_head.gate'])
+    return params
 
 
 def default_points(h: int, w: int) -> List[Point]:
