@@ -13,7 +13,9 @@ from mmseg_difnet.models import map_plain_checkpoint
 @pytest.mark.parametrize('seed_head', sorted(SEED_HEADS))
 def test_every_seed_head_builds_trains_a_step_and_predicts(seed_head):
     torch.manual_seed(0)
-    model = build(diffusion_cfg(seed_head)).train()
+    cfg = diffusion_cfg(seed_head)
+    cfg.decode_head.gate_init = None  # the paper's output: every walk learns from the start
+    model = build(cfg).train()
     head = model.decode_head
     assert type(head).__name__ == 'DiffusionHead' and type(head.seed_head).__name__ == seed_head
     assert not hasattr(head, 'conv_seg')  # the seed head's classifier is the only one
@@ -42,17 +44,23 @@ def test_every_seed_head_builds_trains_a_step_and_predicts(seed_head):
     assert out[0].pred_sem_seg.data.shape == (1, 64, 64)
 
 
-def test_per_walk_prediction_for_any_seed_head():
-    model = build(diffusion_cfg('FCNHead')).eval()
+@pytest.mark.parametrize('gate_init,final', [(None, 'y5'), (0.0, 'x')])
+def test_per_walk_prediction_for_any_seed_head(gate_init, final):
+    """The final prediction is y5 (the paper's output) or, in the refinement mode at α = 0,
+    the seed head's x."""
+    cfg = diffusion_cfg('FCNHead')
+    cfg.decode_head.gate_init = gate_init
+    model = build(cfg).eval()
     model.test_cfg['per_walk'] = True
     data = batch(model, [(48, 40)])
     with torch.no_grad():
         out = model(data['inputs'], data['data_samples'], mode='predict')
-        y5 = model(data['inputs'], mode='tensor')
+        logits = model(data['inputs'], mode='tensor')
     for stage in ('x', 's', 'y1', 'y5'):
         assert out[0].get(f'pred_stage_{stage}').data.shape == (1, 48, 40)
-    torch.testing.assert_close(out[0].pred_stage_y5.data, out[0].pred_sem_seg.data)
-    assert y5.shape == (1, 4, 6, 5)
+    torch.testing.assert_close(out[0].get(f'pred_stage_{final}').data,
+                               out[0].pred_sem_seg.data)
+    assert logits.shape == (1, 4, 6, 5)
 
 
 def test_aspp_v2_seed_head_equals_difnet_head():
@@ -65,6 +73,7 @@ def test_aspp_v2_seed_head_equals_difnet_head():
     seed = {k: cfg.decode_head.pop(k) for k in ('type', 'in_channels', 'in_index', 'dilations')}
     cfg.decode_head.seed_head = dict(seed, type='DeepLabV2Head', num_classes=4)
     cfg.decode_head.type = 'DiffusionHead'
+    cfg.decode_head.gate_init = None  # DifNetHead's default: the paper's output y_T
     generic = MODELS.build(cfg).eval()
     state = {k.replace('decode_head.conv_seg.', 'decode_head.seed_head.conv_seg.'): v
              for k, v in difnet.state_dict().items()}
@@ -75,7 +84,7 @@ def test_aspp_v2_seed_head_equals_difnet_head():
     with torch.no_grad():
         a = own.trace(difnet.extract_feat(x))
         b = generic.decode_head.trace(generic.extract_feat(x))
-    for u, v in zip((a.x, a.M, a.s, *a.y), (b.x, b.M, b.s, *b.y)):
+    for u, v in zip((a.x, a.M, a.s, *a.y, a.out), (b.x, b.M, b.s, *b.y, b.out)):
         torch.testing.assert_close(u, v, rtol=0, atol=0)
 
 

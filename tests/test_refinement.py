@@ -1,6 +1,6 @@
 """The refinement mode (issue 25): output x + α (y_T − s) with α from 0, so a diffusion model
 started from a plain checkpoint is that plain model (outputs, loss and the seed branch's
-gradients) until α moves; the default under ``model.seed_checkpoint``; and
+gradients) until α moves; DiffusionHead's default (DifNetHead keeps the paper's y_T); and
 WalkDiagnosticsHook, which records why the walks learn, without changing the run."""
 import json
 import os.path as osp
@@ -58,7 +58,7 @@ def test_refinement_mode_starts_as_the_trained_plain_model(tmp_path, seed_head):
     none (they enter through α)."""
     plain = _trained_plain(seed_head)
     cfg = diffusion_cfg(seed_head)
-    cfg.seed_checkpoint = _save(plain, tmp_path / 'plain.pth')  # gate_init from the default
+    cfg.seed_checkpoint = _save(plain, tmp_path / 'plain.pth')  # gate_init=0: the default
     model = build(cfg).eval()
     assert model.decode_head.gate.item() == 0.0
     data = batch(model, [(64, 80), (64, 80)], seed=7)
@@ -92,18 +92,21 @@ def test_refinement_mode_starts_as_the_trained_plain_model(tmp_path, seed_head):
         assert p.grad is None or not p.grad.any(), name
 
 
-def test_seed_checkpoint_makes_the_refinement_mode_the_default(tmp_path):
-    path = _save(build(plain_cfg('PSPHead')), tmp_path / 'plain.pth')
+def test_defaults_diffusion_head_refines_difnet_head_is_the_papers(tmp_path):
+    """DiffusionHead (diffusion behind a plain model's head) starts in the refinement mode,
+    so the config that fine-tunes from a plain checkpoint also tests its checkpoint without
+    it; DifNetHead keeps the paper's output y_T; each is a switch (gate_init)."""
     cfg = diffusion_cfg('PSPHead')
-    assert MODELS.build(cfg).decode_head.gate is None  # from scratch: the paper's y_T
-    cfg.seed_checkpoint = path
-    messages, model = logged(lambda: MODELS.build(cfg))
-    assert float(model.decode_head.gate) == 0.0
-    assert any('refinement mode' in m and 'gate_init=None' in m for m in messages)
-    cfg.decode_head.gate_init = None  # set on purpose: kept
+    assert MODELS.build(cfg).decode_head.gate.item() == 0.0
+    cfg.decode_head.gate_init = None
     assert MODELS.build(cfg).decode_head.gate is None
     cfg.decode_head.gate_init = 0.5
-    assert float(MODELS.build(cfg).decode_head.gate) == 0.5
+    assert MODELS.build(cfg).decode_head.gate.item() == 0.5
+    from helpers import difnet_cfg
+    cfg = difnet_cfg(depth=18)
+    assert MODELS.build(cfg).decode_head.gate is None
+    cfg.decode_head.gate_init = 0.0
+    assert MODELS.build(cfg).decode_head.gate.item() == 0.0
 
 
 def _train(cfg, hook):
@@ -152,3 +155,22 @@ def test_walk_diagnostics_tool_names_a_run_without_records(tmp_path):
     res = subprocess.run([sys.executable, osp.join(ROOT, 'tools', 'walk_diagnostics.py'),
                           str(tmp_path)], capture_output=True, text=True)
     assert res.returncode != 0 and '--diagnose 50' in res.stderr
+
+
+def test_a_deeplabv2_checkpoint_starts_difnet_as_deeplabv2(tmp_path):
+    """The paper's pair: DifNetHead from a DeepLabV2 checkpoint predicts DeepLabV2's logits at
+    iteration 0 in the refinement mode (gate_init=0), not in the paper's (its default)."""
+    from helpers import deeplabv2_cfg, difnet_cfg
+    torch.manual_seed(0)
+    plain = build(deeplabv2_cfg(depth=18)).eval()
+    cfg = difnet_cfg(depth=18)
+    cfg.seed_checkpoint = _save(plain, tmp_path / 'deeplabv2.pth')
+    cfg.decode_head.gate_init = 0.0
+    model = build(cfg).eval()
+    data = batch(model, [(64, 64)])
+    with torch.no_grad():
+        want = plain(data['inputs'], mode='tensor')
+        assert torch.equal(model(data['inputs'], mode='tensor'), want)
+        cfg.decode_head.gate_init = None
+        paper = build(cfg).eval()
+        assert not torch.allclose(paper(data['inputs'], mode='tensor'), want)

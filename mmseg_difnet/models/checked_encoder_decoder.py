@@ -10,7 +10,6 @@ from mmseg.registry import MODELS
 from mmseg.utils import OptSampleList, SampleList
 from torch import Tensor
 
-from .diffusion_head import DiffusionHead
 from .seed_checkpoint import map_plain_checkpoint
 
 
@@ -48,24 +47,11 @@ class CheckedEncoderDecoder(EncoderDecoder):
             initialised (a fresh run; ``load_from`` and ``--resume`` load over it). Under a
             :class:`DiffusionHead` its decode head becomes the seed head and H, the walks and
             the similarity branch start from their init (:func:`map_plain_checkpoint`); a
-            checkpoint of another model or class count is refused. A diffusion head whose
-            config does not set ``gate_init`` then starts in the refinement mode
-            (``gate_init=0``: the plain model's output at the start; set
-            ``decode_head.gate_init=None`` for the paper's output y_T). Default: None.
+            checkpoint of another model or class count is refused. Default: None.
         **kwargs: Arguments of mmseg's ``EncoderDecoder``.
     """
 
     def __init__(self, *, seed_checkpoint: Optional[str] = None, **kwargs) -> None:
-        head = kwargs.get('decode_head')
-        if seed_checkpoint is not None and isinstance(head, dict) and 'gate_init' not in head:
-            cls = head.get('type')
-            cls = MODELS.get(cls) if isinstance(cls, str) else cls
-            if isinstance(cls, type) and issubclass(cls, DiffusionHead):
-                kwargs['decode_head'] = dict(head, gate_init=0.0)  # refinement mode
-                print_log('model.seed_checkpoint: the diffusion starts in the refinement '
-                          'mode, output x + α (y_T − s) with α = 0 (decode_head.gate_init=0; '
-                          'set decode_head.gate_init=None for the paper\'s y_T).',
-                          logger='current')
         super().__init__(**kwargs)
         self.seed_checkpoint = seed_checkpoint
 

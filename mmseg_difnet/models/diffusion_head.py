@@ -100,13 +100,13 @@ class DiffusionHead(BaseDecodeHead):
             seed bilinearly upsampled to it. Default: 1, the paper's grid.
         norm_weight_init (str): Initial γ of every norm of H and Ψ: 'uniform', U(0, 1) as
             the reference (PyTorch 0.4's default; README row 15), or 'ones'. Default: 'uniform'.
-        gate_init (float, optional): None: the output is y_T (the paper). A number: the
-            refinement mode, whose output is ``x + α (y_T − s)`` with α a learned scalar
-            starting at ``gate_init``. y_T − s is what the walks change (zero when every P_t
-            is the identity), so with ``gate_init=0`` the head starts as its seed head
-            exactly (ReZero, Bachlechner et al. 2020) and the walks enter only as far as α,
-            trained on the loss, lets them. ``model.seed_checkpoint`` makes 0 the default.
-            Default: None.
+        gate_init (float, optional): A number: the refinement mode, whose output is
+            ``x + α (y_T − s)`` with α a learned scalar starting at ``gate_init``. y_T − s is
+            what the walks change (zero when every P_t is the identity), so with 0 the head
+            starts as its seed head exactly (ReZero, Bachlechner et al. 2020; a model started
+            from a plain checkpoint is that model) and the walks enter only as far as α,
+            trained on the loss, lets them. None: the output is y_T (the paper's; the default
+            of :class:`DifNetHead`). Default: 0.0.
         **kwargs: Arguments of ``BaseDecodeHead``; ``norm_cfg`` is that of H and Ψ (BN when
             None).
     """
@@ -114,7 +114,7 @@ class DiffusionHead(BaseDecodeHead):
     def __init__(self, *, seed_head: Optional[ConfigType] = None,
                  sim_channels: Sequence[int] = (3, 256, 512, 1024, 2048),
                  walk_cfg: ConfigType = dict(type='RandomWalk'), grid_scale: int = 1,
-                 norm_weight_init: str = 'uniform', gate_init: Optional[float] = None,
+                 norm_weight_init: str = 'uniform', gate_init: Optional[float] = 0.0,
                  **kwargs) -> None:
         name = type(self).__name__
         seed_cfg = None

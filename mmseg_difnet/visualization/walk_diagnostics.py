@@ -77,8 +77,8 @@ def summary(records: List[dict]) -> str:
 
 
 def plot(records: List[dict], path: str, title: Optional[str] = None) -> None:
-    """A PNG: relative update per iteration by group; μ_t, β_t (and α); the gradient norm
-    reaching each y_t; P_t's entropy, over the iterations."""
+    """A PNG: relative update per iteration by group (but μ, β, α); μ_t, β_t (and α); the
+    gradient norm reaching each y_t; P_t's entropy, over the iterations."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -87,7 +87,7 @@ def plot(records: List[dict], path: str, title: Optional[str] = None) -> None:
     fig, axes = plt.subplots(1, 4 if has_walks else 1, figsize=(20 if has_walks else 6, 4.2))
     axes = list(axes) if has_walks else [axes]
     ax = axes[0]
-    for g in GROUP_ORDER:
+    for g in GROUP_ORDER[2:]:  # μ, β logits and α start at 0: their values are panel 2
         pts = [(r['iter'], r['groups'][g]['update_rel'] / r['steps']) for r in records
                if g in r['groups'] and r['steps'] and r['groups'][g]['update_rel']]
         if pts:
@@ -103,11 +103,12 @@ def plot(records: List[dict], path: str, title: Optional[str] = None) -> None:
             axes[1].plot(it, [r['gate'] for r in records], 'k', lw=2, label='α (gate)')
         axes[1].set(xlabel='iteration', title='μ_t, β_t, α')
         axes[1].legend(fontsize=6, ncol=2)
+        def grad(r, name):  # 0 (the gated start) cannot be drawn on a log axis
+            return r['probe']['grad_norm'][name] or float('nan')
         for t in range(T):
-            axes[2].plot(it, [r['probe']['grad_norm'][f'y{t + 1}'] or 0 for r in records],
-                         label=f'y{t + 1}')
-        axes[2].plot(it, [r['probe']['grad_norm']['x'] or 0 for r in records], 'k--', label='x')
-        axes[2].set(yscale='symlog', xlabel='iteration', title='|∂L/∂y_t| on the probe frames')
+            axes[2].plot(it, [grad(r, f'y{t + 1}') for r in records], label=f'y{t + 1}')
+        axes[2].plot(it, [grad(r, 'x') for r in records], 'k--', label='x')
+        axes[2].set(yscale='log', xlabel='iteration', title='|∂L/∂y_t| on the probe frames')
         axes[2].legend(fontsize=7)
         for t in range(T):
             axes[3].plot(it, [r['probe']['P'][t]['entropy'] for r in records], label=f'P{t + 1}')
