@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 import torch
-from helpers import ROOT, batch, build, diffusion_cfg, logged, plain_cfg, tiny_cfg
+from helpers import ROOT, batch, build, diffusion_cfg, plain_cfg, tiny_cfg
 from mmengine.runner import Runner
 from mmseg.registry import MODELS
 
