@@ -112,7 +112,7 @@ def test_difnet_trains_on_real_crops_from_imagenet_weights(camvid_root, tmp_path
 @pytest.mark.camvid
 def test_refinement_mode_starts_as_a_trained_deeplabv3plus_on_real_frames(camvid_root,
                                                                           tmp_path):
-    """The plain DeepLabV3+-MV2 trained 4 iterations on real crops from ImageNet weights; the
+    """The plain DeepLabV3+-MV2 trained 150 iterations on real crops from ImageNet weights; the
     refinement study's diffusion config started from its checkpoint predicts, at iteration 0,
     the same logits and the same class on every pixel of real test frames."""
     from mmseg.registry import MODELS
@@ -120,7 +120,7 @@ def test_refinement_mode_starts_as_a_trained_deeplabv3plus_on_real_frames(camvid
     from mmseg_difnet.utils.mobilenetv2_weights import convert_file, fetch_original
     mv2 = str(tmp_path / 'mv2.pth')
     convert_file(fetch_original(osp.expanduser('~/.cache/mmseg_difnet')), mv2)
-    cfg = _cfg('deeplabv3plus', camvid_root, tmp_path / 'plain', iters=4)
+    cfg = _cfg('deeplabv3plus', camvid_root, tmp_path / 'plain', iters=150)
     cfg.model.backbone.init_cfg.checkpoint = mv2
     cfg.train_cfg.val_begin = 100  # no validation
     runner = Runner.from_cfg(cfg)
@@ -129,7 +129,7 @@ def test_refinement_mode_starts_as_a_trained_deeplabv3plus_on_real_frames(camvid
     gated = Config.fromfile(REFINE_GATE)
     prepare_for_device(gated, 'none')
     gated.model.backbone.init_cfg.checkpoint = mv2
-    gated.model.seed_checkpoint = osp.join(cfg.work_dir, 'iter_4.pth')
+    gated.model.seed_checkpoint = osp.join(cfg.work_dir, 'iter_150.pth')
     model = MODELS.build(gated.model)
     model.init_weights()
     model.eval()

@@ -89,12 +89,14 @@ def collect(study_dir: str, models=MODELS) -> Dict[str, Dict[str, Dict]]:
 def study_table(study_dir: str, json_path: Optional[str] = None,
                 seconds: Optional[int] = None, models=MODELS, criterion: str = CRITERION,
                 extra: Optional[Dict] = None, paired: bool = False,
-                walk_key: str = 'mIoU_y5') -> str:
+                walk_key: str = 'mIoU_y5', required: Optional[int] = None) -> str:
     """The study's tables (markdown) and JSON: ``models`` are (name, run prefix) of the
     baseline and of the model with diffusion, compared by ``criterion``; ``extra`` is merged
     into the JSON. ``paired``: the verdict compares the mean per-seed difference with twice
     its standard error (the unpaired rule is reported beside it); ``walk_key``: the metric
-    whose difference from x says what the walks add (y5, or the refinement mode's output)."""
+    whose difference from x says what the walks add (y5, or the refinement mode's output);
+    ``required``: the number of seed pairs the design has: with fewer finished, the tables
+    are written but no verdict."""
     (base_name, base), (name_d, dif) = models
     runs = collect(study_dir, models)
     seeds = sorted(set(runs.get(base, {})) & set(runs.get(dif, {})))
@@ -145,7 +147,10 @@ def study_table(study_dir: str, json_path: Optional[str] = None,
         rows.append(f'{p}_t (mean over seeds): ' + ', '.join(
             f'{statistics.mean(d[s]["walks"][p][t] for s in seeds):.3f}'
             for t in range(len(d[seeds[0]]['walks'][p]))))
-    if len(seeds) > 1 and paired:
+    if required is not None and len(seeds) < required:
+        out['incomplete'] = f'{len(seeds)} of {required} seed pairs finished: no verdict yet'
+        rows.append(f'\nincomplete: {out["incomplete"]} (re-run the study to continue)')
+    elif len(seeds) > 1 and paired:
         gain = out.get('output_minus_x', out.get('y5_minus_x'))
         out['verdict'] = dict(mIoU=_se_verdict(diff['mIoU']),
                               boundary_2px=_se_verdict(diff['mIoU_band2']),
@@ -187,9 +192,9 @@ def main():
     parser.add_argument('--paired', action='store_true',
                         help='round two: the paired criterion (mean difference vs 2 SE)')
     args = parser.parse_args()
-    if args.paired:
+    if args.paired:  # the design's six pairs (seeds 3-8)
         print(study_table(args.study_dir, args.json, args.seconds,
-                          criterion=CRITERION_PAIRED, paired=True))
+                          criterion=CRITERION_PAIRED, paired=True, required=6))
     else:
         print(study_table(args.study_dir, args.json, args.seconds))
 

@@ -57,7 +57,7 @@ def main():
         return
     extra['diagnostics'] = diagnostics(args.study_dir, [m for _, m in MODELS_V2])
     print(study_table(args.study_dir, args.json, args.seconds, MODELS_V2, CRITERION_V2,
-                      extra=extra, paired=True, walk_key='mIoU'))
+                      extra=extra, paired=True, walk_key='mIoU', required=3))
 
 
 def diagnostics(study_dir, prefixes):
