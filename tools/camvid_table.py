@@ -99,6 +99,11 @@ def study_table(study_dir: str, json_path: Optional[str] = None,
     are written but no verdict."""
     (base_name, base), (name_d, dif) = models
     runs = collect(study_dir, models)
+    if json_path and osp.isfile(json_path):  # runs finished earlier, elsewhere (a study that
+        with open(json_path) as f:  # spans sessions): kept where this dir lacks them
+            for model, by_seed in json.load(f).get('runs', {}).items():
+                for seed, res in by_seed.items():
+                    runs.setdefault(model, {}).setdefault(seed, res)
     seeds = sorted(set(runs.get(base, {})) & set(runs.get(dif, {})))
     if not seeds:
         raise FileNotFoundError(f'no finished pair of runs under {study_dir!r}: run the '

@@ -73,11 +73,13 @@ class DiffusionHead(BaseDecodeHead):
     The seed head (``seed_head``, e.g. DeepLabV3+'s ``DepthwiseSeparableASPPHead``,
     ``PSPHead``, ``FCNHead``, ``SegformerHead``) reads the segmentor's backbone stages as it
     would in the plain model and gives the score map x; then M = H(x), s = M·x, and T walks
-    diffuse s along the similarity levels f_0 .. f_{T-1}. Only y_T is supervised. The steps
-    are public, each in one place: :meth:`score_map` (x), :meth:`seed` (x, M, s),
-    :meth:`diffuse` (the cascade, Eq. 5), :meth:`trace` (every intermediate) and
-    :meth:`transition_matrices` (P_t, for inspection). :class:`DifNetHead` is the case whose
-    seed is DeepLabV2's ASPP-v2 classifier.
+    diffuse s along the similarity levels f_0 .. f_{T-1}. Only the output is supervised: by
+    default the refinement mode's x + α (y_T − s) with α from 0 (the plain model at the start),
+    or the paper's y_T (``gate_init=None``). The steps are public, each in one place:
+    :meth:`score_map` (x), :meth:`seed` (x, M, s), :meth:`diffuse` (the cascade, Eq. 5),
+    :meth:`output`, :meth:`trace` (every intermediate) and :meth:`transition_matrices` (P_t,
+    for inspection). :class:`DifNetHead` is the case whose seed is DeepLabV2's ASPP-v2
+    classifier.
 
     The inputs are the backbone stages followed by the ``len(sim_channels)`` similarity levels,
     which the neck appends: :class:`SimilarityBackbone` (a second backbone, the paper's design)
@@ -89,7 +91,7 @@ class DiffusionHead(BaseDecodeHead):
             ``threshold`` and ``align_corners`` given here are filled into it; these and
             ``ignore_index``, ``loss_decode``, ``in_channels``, ``channels`` and ``in_index``
             of this head default to the seed head's (the loss is the plain model's, applied
-            to y_T; the seed head's own ``loss_decode`` is unused).
+            to the output; the seed head's own ``loss_decode`` is unused).
         sim_channels (Sequence[int]): Channels of each similarity level, one walk per level,
             in cascade order. Default: (3, 256, 512, 1024, 2048), the image and the four
             stages of a ResNet-50 (Fig. 1).
