@@ -16,6 +16,8 @@ from mmseg_difnet.datasets import CamVidDataset
 from mmseg_difnet.visualization import walk_params_from_checkpoint
 
 MODELS = (('DeepLabV2-MV2 (Sim-Deeplab)', 'deeplabv2'), ('DifNet-MV2', 'difnet'))
+FIRST_STUDY = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'benchmarks',
+                       'camvid_study.json')
 STAGES = ('x', 's', 'y1', 'y2', 'y3', 'y4', 'y5')
 RADII = (2, 5, 10)
 CLASSES = CamVidDataset.METAINFO['classes']
@@ -197,9 +199,19 @@ def main():
     parser.add_argument('--paired', action='store_true',
                         help='round two: the paired criterion (mean difference vs 2 SE)')
     args = parser.parse_args()
-    if args.paired:  # the design's six pairs (seeds 3-8)
+    if args.paired:  # the design's six pairs (seeds 3-8); the first study's beside them
+        with open(FIRST_STUDY) as f:
+            first = json.load(f)
+        first = dict(seeds=first['seeds'], difference=first['difference'],
+                     y5_minus_x=first['y5_minus_x'])
         print(study_table(args.study_dir, args.json, args.seconds,
-                          criterion=CRITERION_PAIRED, paired=True, required=6))
+                          criterion=CRITERION_PAIRED, extra=dict(first_study=first),
+                          paired=True, required=6))
+        print(f'first study ({FIRST_STUDY}, seeds {", ".join(first["seeds"])}, not pooled): '
+              'DifNet - DeepLabV2 per seed: mIoU ' + ', '.join(
+                  f'{v:+.2f}' for v in first['difference']['mIoU']) + '; ≤2 px ' + ', '.join(
+                  f'{v:+.2f}' for v in first['difference']['mIoU_band2']) + '; y5 - x '
+              + ', '.join(f'{v:+.2f}' for v in first['y5_minus_x']))
     else:
         print(study_table(args.study_dir, args.json, args.seconds))
 

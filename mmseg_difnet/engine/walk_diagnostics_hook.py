@@ -93,6 +93,7 @@ class WalkDiagnosticsHook(Hook):
             if p.requires_grad:
                 self.params.setdefault(parameter_group(name), []).append(p)
                 self.names[p] = name
+        self.groups = {name: parameter_group(name) for name in self.names.values()}
         self.sq = {g: 0.0 for g in self.params}  # Σ over the interval of ‖grad‖² per iteration
         self.scalar_grads: Dict[str, float] = {}  # Σ of the grads of μ, β logits and α
         self.steps = 0
@@ -105,11 +106,12 @@ class WalkDiagnosticsHook(Hook):
         self._record(runner, runner.iter)
 
     def _grad_hook(self, p: torch.nn.Parameter) -> None:
-        g = p.grad.detach()
-        self.sq[parameter_group(self.names[p])] += float(g.float().pow(2).sum())
+        # tensors, added on the parameter's device: no host synchronisation per parameter
+        g, name = p.grad.detach(), self.names[p]
+        group = self.groups[name]
+        self.sq[group] = self.sq[group] + g.float().pow(2).sum()
         if g.numel() == 1:
-            name = self.names[p]
-            self.scalar_grads[name] = self.scalar_grads.get(name, 0.0) + float(g)
+            self.scalar_grads[name] = self.scalar_grads.get(name, 0.0) + g.float().reshape(())
 
     def _probe_batch(self, runner):
         """The first ``probe_frames`` validation frames (the train set's when there is no
@@ -155,11 +157,12 @@ class WalkDiagnosticsHook(Hook):
                                  for p, q in zip(now, self.last[g])))
             row['groups'][g] = dict(
                 numel=sum(p.numel() for p in now), norm=norm,
-                grad_rms=math.sqrt(self.sq[g] / self.steps) if self.steps else None,
+                grad_rms=math.sqrt(float(self.sq[g]) / self.steps) if self.steps else None,
                 update=step, update_rel=step / norm if norm else None)
             self.last[g] = [p.clone() for p in now]
         if self.steps:
-            row['scalar_grad_mean'] = {k: v / self.steps for k, v in self.scalar_grads.items()}
+            row['scalar_grad_mean'] = {k: float(v) / self.steps
+                                       for k, v in self.scalar_grads.items()}
         head = self.model.decode_head
         if isinstance(head, DiffusionHead):
             mu, beta = head.walk_parameters()
