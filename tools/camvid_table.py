@@ -207,7 +207,8 @@ def main():
         print(study_table(args.study_dir, args.json, args.seconds,
                           criterion=CRITERION_PAIRED, extra=dict(first_study=first),
                           paired=True, required=6))
-        print(f'first study ({FIRST_STUDY}, seeds {", ".join(first["seeds"])}, not pooled): '
+        print(f'first study (benchmarks/camvid_study.json, seeds {", ".join(first["seeds"])}, '
+              'not pooled): '
               'DifNet - DeepLabV2 per seed: mIoU ' + ', '.join(
                   f'{v:+.2f}' for v in first['difference']['mIoU']) + '; ≤2 px ' + ', '.join(
                   f'{v:+.2f}' for v in first['difference']['mIoU_band2']) + '; y5 - x '
