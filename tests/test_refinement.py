@@ -174,3 +174,14 @@ def test_a_deeplabv2_checkpoint_starts_difnet_as_deeplabv2(tmp_path):
         cfg.decode_head.gate_init = None
         paper = build(cfg).eval()
         assert not torch.allclose(paper(data['inputs'], mode='tensor'), want)
+
+
+def test_train_py_diagnose_flag_writes_the_records(data_dir, tmp_path):
+    """`tools/train.py CONFIG --diagnose N`, as typed in the README."""
+    cfg = tiny_cfg(data_dir, tmp_path / 'work', iters=2)
+    path = str(tmp_path / 'cfg.py')
+    cfg.dump(path)
+    subprocess.run([sys.executable, osp.join(ROOT, 'tools', 'train.py'), path, '--diagnose', '1'],
+                   check=True, capture_output=True, text=True, cwd=tmp_path)
+    with open(tmp_path / 'work' / 'walk_diagnostics.jsonl') as f:
+        assert [json.loads(line)['iter'] for line in f] == [0, 1, 2]
