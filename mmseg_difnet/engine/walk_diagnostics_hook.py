@@ -7,7 +7,7 @@ import copy
 import json
 import math
 import os.path as osp
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -88,12 +88,12 @@ class WalkDiagnosticsHook(Hook):
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         self.model = model
         self.params: Dict[str, List[torch.nn.Parameter]] = {}
-        self.names: Dict[torch.nn.Parameter, str] = {}
+        self.names: Dict[torch.nn.Parameter, Tuple[str, str]] = {}  # param -> (name, group)
         for name, p in model.named_parameters():
             if p.requires_grad:
-                self.params.setdefault(parameter_group(name), []).append(p)
-                self.names[p] = name
-        self.groups = {name: parameter_group(name) for name in self.names.values()}
+                group = parameter_group(name)
+                self.params.setdefault(group, []).append(p)
+                self.names[p] = (name, group)
         self.sq = {g: 0.0 for g in self.params}  # Σ over the interval of ‖grad‖² per iteration
         self.scalar_grads: Dict[str, float] = {}  # Σ of the grads of μ, β logits and α
         self.steps = 0
@@ -107,8 +107,7 @@ class WalkDiagnosticsHook(Hook):
 
     def _grad_hook(self, p: torch.nn.Parameter) -> None:
         # tensors, added on the parameter's device: no host synchronisation per parameter
-        g, name = p.grad.detach(), self.names[p]
-        group = self.groups[name]
+        g, (name, group) = p.grad.detach(), self.names[p]
         self.sq[group] = self.sq[group] + g.float().pow(2).sum()
         if g.numel() == 1:
             self.scalar_grads[name] = self.scalar_grads.get(name, 0.0) + g.float().reshape(())
