@@ -82,7 +82,8 @@ def test_ablation_levels_and_mismatch_errors():
         assert model(torch.randn(1, 3, 33, 33), mode='tensor').shape == (1, 4, 5, 5)
     cfg = difnet_cfg(depth=18)
     cfg.neck.levels = (0, 1, 2)
-    with pytest.raises(ValueError, match=r'neck gives 3 similarity levels .* 5 walks'):
+    with pytest.raises(ValueError, match=r'sim_channels=\(3, 64, 128, 256, 512\) but the neck '
+                       r'\(SimilarityBackbone\) gives 3 similarity levels with \(3, 64, 128\)'):
         build(cfg)
     cfg = difnet_cfg(depth=18)
     cfg.type = 'EncoderDecoder'

@@ -29,18 +29,25 @@ def test_num_classes_differs_from_dataset(data_dir, tmp_path):
 def test_walks_and_levels_differ():
     cfg = difnet_cfg(depth=18)
     cfg.decode_head.sim_channels = (3, 64, 128, 256)
-    with pytest.raises(ValueError, match=r'neck gives 5 similarity levels \(neck.levels=.*'
-                       r'but the decode head has 4 walks'):
+    with pytest.raises(ValueError, match=r'sim_channels=\(3, 64, 128, 256\) but the neck '
+                       r'\(SimilarityBackbone\) gives 5 similarity levels'):
         build(cfg)
 
 
 def test_level_channels_differ():
+    """A wrong sim_channels used to build and fail at the first forward, naming neither the
+    walk nor the tuple expected; it is checked at build time against the neck, and derived
+    from it when left out."""
     cfg = difnet_cfg(depth=18)
     cfg.decode_head.sim_channels = (3, 64, 128, 256, 2048)
+    with pytest.raises(ValueError, match=r'sim_channels=\(3, 64, 128, 256, 2048\) but the neck '
+                       r'\(SimilarityBackbone\) gives 5 similarity levels with \(3, 64, 128, '
+                       r'256, 512\) channels \(walk 4: 2048 vs 512\)\. Leave sim_channels out'):
+        build(cfg)
+    cfg.decode_head.pop('sim_channels')
     model = build(cfg)
-    with pytest.raises(ValueError, match='has 512 channels but this walk was built for 2048; '
-                       'set decode_head.sim_channels'):
-        model(torch.randn(1, 3, 33, 33), mode='tensor')
+    assert model.decode_head.sim_channels == (3, 64, 128, 256, 512)
+    assert model(torch.randn(1, 3, 33, 33), mode='tensor').shape == (1, 4, 5, 5)
 
 
 @pytest.mark.parametrize('in_index', [-1, 4])
@@ -56,10 +63,14 @@ def test_in_index_must_select_a_seed_stage(in_index):
 
 
 def test_input_smaller_than_output_stride():
-    model = build(difnet_cfg(depth=18))
-    with pytest.raises(ValueError, match=r'input is \(5, 40\) pixels, smaller than the '
-                       'output stride 8'):
-        model(torch.randn(1, 3, 5, 40), mode='tensor')
+    """Checked on the seed head's own grid: a 5×5 input gives a 1×1 score map (refused); a
+    5×40 one a 1×5 grid, which diffuses (it used to be refused by a stride computed from the
+    backbone's strides, which is wrong for MiT, Swin, UPerNet...)."""
+    model = build(difnet_cfg(depth=18)).eval()
+    with pytest.raises(ValueError, match=r"DifNetHead: the seed head's score map is 1×1: a "
+                       'single node, nothing to diffuse. The input is smaller than'):
+        model(torch.randn(1, 3, 5, 5), mode='tensor')
+    assert model(torch.randn(1, 3, 5, 40), mode='tensor').shape == (1, 4, 1, 5)
 
 
 def test_label_values_out_of_range():

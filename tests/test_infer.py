@@ -2,6 +2,7 @@
 clear errors for an unreadable image, a checkpoint of another model and --sheet without a
 DifNet head."""
 import os.path as osp
+import re
 import subprocess
 import sys
 
@@ -103,3 +104,51 @@ def test_a_large_diffusion_grid_is_explained_and_shows_progress(trained, tmp_pat
     assert small is None or int(small.group(1)) < int(m.group(3))
     pred = np.asarray(Image.open(tmp_path / 'b' / 'syn_val_00000_pred.png'))
     assert pred.shape == (64, 64)
+
+
+def _exif_rotated_jpeg(path, size=(128, 96)):
+    """A JPEG stored ``size`` (W×H), its EXIF Orientation 6 ("rotate 90° to display"):
+    left half dark, right half bright, so a rotation shows."""
+    stored = np.zeros((size[1], size[0], 3), np.uint8)
+    stored[:, size[0] // 2:] = 220
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(stored).save(path, exif=exif, quality=95)
+    return stored
+
+
+def test_exif_orientation_is_ignored_by_train_test_and_infer(trained, tmp_path):
+    """A JPEG with EXIF Orientation=6 used to load rotated 90° (mmcv's default decoding)
+    while its PNG label did not: silently misaligned when square, a size error blaming the
+    label otherwise, and infer.py wrote a 96×128 prediction for a stored 128×96 photo. The
+    rule now: the stored pixels, everywhere (as datasets define their labels)."""
+    from mmcv.transforms import Compose
+    from mmseg.utils import register_all_modules
+
+    import mmseg_difnet  # noqa: F401
+    register_all_modules()
+    for size in ((128, 96), (96, 96)):
+        photo = tmp_path / f'photo_{size[0]}.jpg'
+        stored = _exif_rotated_jpeg(photo, size)
+        label = tmp_path / f'label_{size[0]}.png'
+        Image.fromarray((stored[..., 0] > 100).astype(np.uint8)).save(label)
+        for pipeline in (trained['cfg'].train_pipeline, trained['cfg'].test_pipeline):
+            load = Compose([t for t in pipeline if 'Load' in t['type']])
+            out = load(dict(img_path=str(photo), seg_map_path=str(label), seg_fields=[],
+                            reduce_zero_label=False))
+            assert out['img'].shape[:2] == (size[1], size[0])
+            assert np.abs(out['img'].astype(int) - stored[..., ::-1]).mean() < 3  # not rotated
+            assert (out['gt_seg_map'] == (out['img'][..., 0] > 100)).mean() > 0.99  # aligned
+    proc = infer(trained['cfg_path'], trained['ckpt'], tmp_path / 'photo_128.jpg', '--out', 'o',
+                 cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert np.asarray(Image.open(tmp_path / 'o' / 'photo_128_pred.png')).shape == (96, 128)
+
+
+def test_a_one_pixel_image_is_refused_with_its_size(trained, tmp_path):
+    """A 1×1 image used to end infer.py in a traceback."""
+    Image.fromarray(np.zeros((1, 1, 3), np.uint8)).save(tmp_path / 'dot.png')
+    proc = infer(trained['cfg_path'], trained['ckpt'], tmp_path / 'dot.png', cwd=tmp_path)
+    assert proc.returncode == 2 and 'Traceback' not in proc.stderr, proc.stderr[-2000:]
+    assert re.search(r"cannot segment '.*dot.png' \(1×1 pixels\): DifNetHead: the seed head's "
+                     r'score map is 1×1', proc.stderr), proc.stderr

@@ -11,6 +11,7 @@ and fused in turn (``--diffusion-rounds``), each in a fresh process on CPU so th
 is its own. Prints markdown tables and writes the numbers as JSON.
 """
 import argparse
+import contextlib
 import copy
 import json
 import os
@@ -97,17 +98,33 @@ def ratio_stats(a: List[float], b: List[float]) -> Dict[str, float]:
     return dict(median=statistics.median(r), min=min(r), max=max(r))
 
 
+DTYPES = dict(fp32=None, bf16=torch.bfloat16)
+
+
+def autocast(device: torch.device, dtype: str):
+    """``torch.autocast`` to ``dtype`` ('bf16'), or nothing for 'fp32'."""
+    if DTYPES[dtype] is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=DTYPES[dtype])
+
+
 def models_and_costs(device: torch.device, rounds: int, repeats: int, size: int = 505,
-                     train_size: int = 321, train_batch: int = 2) -> Dict:
+                     train_size: int = 321, train_batch: int = 2, dtype: str = 'fp32',
+                     concurrent: bool = False, amp: bool = False, train: bool = True) -> Dict:
+    """Table 4 (inference at ``size``, autocast to ``dtype``; DifNet-50 with its branches on
+    two CUDA streams if ``concurrent``) and a training step (``train_batch`` images of
+    ``train_size``, bf16 autocast if ``amp``; peak memory on CUDA)."""
     init_default_scope('mmseg')
     torch.manual_seed(0)
     difnet = MODELS.build(model_cfg('difnet_r50_voc.py')).to(device).eval()
+    difnet.concurrent_branches = concurrent
     deeplab = MODELS.build(model_cfg('deeplabv2_r101_voc.py')).to(device).eval()
     x = torch.randn(1, 3, size, size, device=device)
-    res = dict(gflops=dict(difnet50=gflops(difnet, x), deeplabv2_101=gflops(deeplab, x)))
+    res = dict(gflops=dict(difnet50=gflops(difnet, x), deeplabv2_101=gflops(deeplab, x)),
+               dtype=dtype, concurrent_branches=concurrent, amp=amp)
     res['gflops']['ratio'] = res['gflops']['difnet50'] / res['gflops']['deeplabv2_101']
     head = difnet.decode_head
-    with torch.no_grad():
+    with torch.no_grad(), autocast(device, dtype):
         feats = difnet.extract_feat(x)
         levels = head.split_inputs(feats)[1]
         s = head.seed(feats)[2]
@@ -132,6 +149,8 @@ def models_and_costs(device: torch.device, rounds: int, repeats: int, size: int 
         fused_conv_bn=dict(seconds=statistics.median(fused_t['difnet50_fused_bn']),
                            ratio=ratio_stats(fused_t['difnet50_fused_bn'],
                                              fused_t['difnet50'])))
+    if not train:
+        return res
     # a training step: forward (loss), backward, SGD step
     xt = torch.randn(train_batch, 3, train_size, train_size, device=device)
     samples = []
@@ -148,7 +167,8 @@ def models_and_costs(device: torch.device, rounds: int, repeats: int, size: int 
 
         def step(model=model, opt=opt):
             opt.zero_grad(set_to_none=True)
-            loss = sum(model(xt, samples, mode='loss').values())
+            with autocast(device, 'bf16' if amp else 'fp32'):
+                loss = sum(model(xt, samples, mode='loss').values())
             loss.backward()
             opt.step()
         steps[name] = step
@@ -225,7 +245,13 @@ def diffusion_table(device: str, sides=(41, 64, 101, 128), impls=('dense', 'auto
                             capture_output=True, text=True, check=True)
                         row = json.loads(out.stdout.strip().splitlines()[-1])
                     else:
-                        row = diffusion_case(impl, side * side, mode, device, repeats=repeats)
+                        try:
+                            row = diffusion_case(impl, side * side, mode, device,
+                                                 repeats=repeats)
+                        except torch.OutOfMemoryError:  # dense P at large N: say so
+                            torch.cuda.empty_cache()
+                            row = dict(impl=impl, N=side * side, mode=mode, oom=True,
+                                       time_s=float('nan'), peak_mb=float('nan'))
                     runs.setdefault((side, mode, impl), []).append(row)
     return [dict(side=side, impl=impl, N=side * side, mode=mode,
                  time_s=statistics.median(r['time_s'] for r in rs),
@@ -244,9 +270,22 @@ def _speedup(dense: Dict, fused: Dict) -> str:
 
 
 def markdown(results: Dict) -> str:
-    inf, tr, fl = results['inference'], results['train_step'], results['gflops']
+    """The tables of the sections measured."""
+    parts = []
+    if 'inference' in results:
+        parts.append(models_markdown(results))
+    if 'diffusion' in results:
+        parts.append(diffusion_markdown(results))
+    return '\n\n'.join(parts)
+
+
+def models_markdown(results: Dict) -> str:
+    inf, fl = results['inference'], results['gflops']
+    tr = results.get('train_step')
     sec, floor = inf['seconds'], fl['ratio']
-    lines = [f"### Table 4: inference at {inf['size']}×{inf['size']}, batch 1 "
+    how = results.get('dtype', 'fp32') + (', concurrent branches' if results.get(
+        'concurrent_branches') else '')
+    lines = [f"### Table 4: inference at {inf['size']}×{inf['size']}, batch 1, {how} "
              f"({results['device_name']})", '',
              f"Medians of {inf['rounds']} interleaved rounds (each the median of "
              f"{inf['repeats']} runs); ratios: median (min-max over rounds).", '',
@@ -260,16 +299,27 @@ def markdown(results: Dict) -> str:
              '| ratio DifNet-50 / DeepLabV2-101 | time | FLOPs | time above the FLOPs floor |',
              '|---|---:|---:|---:|',
              f"| inference | {_spread(inf['ratio'])} | {floor:.2f}× | "
-             f"{inf['ratio']['median'] / floor:.2f}× |",
-             f"| training step ({tr['size']}×{tr['size']}, batch {tr['batch']}, fwd+bwd+SGD) | "
-             f"{_spread(tr['ratio'])} | {floor:.2f}× | {tr['ratio']['median'] / floor:.2f}× |",
-             '',
-             f"Training step: DifNet-50 {tr['seconds']['difnet50']:.2f} s, DeepLabV2-101 "
-             f"{tr['seconds']['deeplabv2_101']:.2f} s. Diffusion share of DifNet-50 inference: "
-             f"{100 * inf['diffusion_share']:.1f}% (paper 15%). DifNet-50 with conv+BN fused "
-             f"(mmcv `fuse_conv_bn`): {inf['fused_conv_bn']['seconds']:.3f} s, "
-             f"{_spread(inf['fused_conv_bn']['ratio'])} of the unfused.", '',
-             f"### Diffusion P·y, batch 2, Ψ width 64, 21 classes ({results['device_name']})", '',
+             f"{inf['ratio']['median'] / floor:.2f}× |"]
+    if tr:
+        lines.append(
+            f"| training step ({tr['size']}×{tr['size']}, batch {tr['batch']}, fwd+bwd+SGD"
+            f"{', AMP bf16' if results.get('amp') else ''}) | {_spread(tr['ratio'])} | "
+            f"{floor:.2f}× | {tr['ratio']['median'] / floor:.2f}× |")
+    lines += ['', f"Diffusion share of DifNet-50 inference: {100 * inf['diffusion_share']:.1f}% "
+              f"(paper 15%). DifNet-50 with conv+BN fused (mmcv `fuse_conv_bn`): "
+              f"{inf['fused_conv_bn']['seconds']:.3f} s, "
+              f"{_spread(inf['fused_conv_bn']['ratio'])} of the unfused."]
+    if tr:
+        lines.append(f"Training step: DifNet-50 {tr['seconds']['difnet50']:.2f} s, "
+                     f"DeepLabV2-101 {tr['seconds']['deeplabv2_101']:.2f} s.")
+    if tr and 'peak_gib' in tr:
+        lines.append(f"Training peak memory: DifNet-50 {tr['peak_gib']['difnet50']:.2f} GiB, "
+                     f"DeepLabV2-101 {tr['peak_gib']['deeplabv2_101']:.2f} GiB.")
+    return '\n'.join(lines)
+
+
+def diffusion_markdown(results: Dict) -> str:
+    lines = [f"### Diffusion P·y, batch 2, Ψ width 64, 21 classes ({results['device_name']})", '',
              f"Medians of {len(results['diffusion'][0]['per_round'])} rounds (dense and fused "
              'in turn, each case in a fresh process on CPU); speed-up: median (min-max) of the '
              'per-round ratios.', '',
@@ -291,7 +341,7 @@ def markdown(results: Dict) -> str:
     return '\n'.join(lines)
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description='DifNet speed and memory benchmark')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--out', help='JSON output (default: benchmarks/<device>.json)')
@@ -301,9 +351,20 @@ def main():
                         help='interleaved rounds of the diffusion micro-benchmark')
     parser.add_argument('--sides', type=int, nargs='+', default=[41, 64, 101, 128],
                         help='diffusion grid sides (N = side²)')
+    parser.add_argument('--size', type=int, default=505, help='Table 4 input side')
+    parser.add_argument('--train-size', type=int, default=321, help='training crop side')
+    parser.add_argument('--train-batch', type=int, default=2, help='training batch')
+    parser.add_argument('--dtype', choices=sorted(DTYPES), default='fp32',
+                        help='inference precision (bf16: torch.autocast)')
+    parser.add_argument('--concurrent', action='store_true',
+                        help="DifNet-50's two branches on two CUDA streams")
+    parser.add_argument('--amp', action='store_true', help='training step under bf16 autocast')
+    parser.add_argument('--no-train-step', action='store_true', help='inference only')
+    parser.add_argument('--sections', nargs='+', choices=('models', 'diffusion'),
+                        default=['models', 'diffusion'], help='what to measure')
     parser.add_argument('--case', nargs=3, metavar=('IMPL', 'N', 'MODE'),
                         help=argparse.SUPPRESS)  # one diffusion case, in this process
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.case:
         torch.set_flush_denormal(True)
         impl, N, mode = args.case
@@ -314,16 +375,21 @@ def main():
     device = torch.device(args.device)
     name = (torch.cuda.get_device_name(device) if device.type == 'cuda' else
             f'CPU, {os.cpu_count()} cores, {platform.processor() or platform.machine()}')
-    results = dict(device=args.device, device_name=f'{name}, torch {torch.__version__}',
-                   **models_and_costs(device, args.rounds, args.repeats),
-                   diffusion=diffusion_table(args.device, tuple(args.sides),
-                                             rounds=args.diffusion_rounds))
+    results = dict(device=args.device, device_name=f'{name}, torch {torch.__version__}')
+    if 'models' in args.sections:
+        results.update(models_and_costs(
+            device, args.rounds, args.repeats, args.size, args.train_size, args.train_batch,
+            args.dtype, args.concurrent, args.amp, not args.no_train_step))
+    if 'diffusion' in args.sections:
+        results['diffusion'] = diffusion_table(args.device, tuple(args.sides),
+                                               rounds=args.diffusion_rounds)
     out = args.out or osp.join('benchmarks', f'{args.device}.json')
     os.makedirs(osp.dirname(out) or '.', exist_ok=True)
     with open(out, 'w') as f:
         json.dump(results, f, indent=2)
     print(markdown(results))
     print(f'\nwritten: {out}')
+    return results
 
 
 if __name__ == '__main__':

@@ -16,6 +16,7 @@ from mmseg.apis import inference_model, init_model
 from PIL import Image
 from scipy.ndimage import distance_transform_edt
 
+from mmseg_difnet.datasets import imread_checked
 from mmseg_difnet.visualization import diffusion_study as ds
 
 CONFIG = 'configs/difnet/{}_mv2-d8_camvid-240x320.py'
@@ -49,7 +50,7 @@ def main():
     rows = []
     for i in range(4):
         name = names[i * (len(names) // 4)]
-        image = mmcv.imresize(mmcv.imread(osp.join(args.camvid, 'test', name)), SIZE)
+        image = mmcv.imresize(imread_checked(osp.join(args.camvid, 'test', name)), SIZE)
         gt = np.asarray(Image.open(osp.join(args.camvid, 'testannot', name)))
         gt = np.asarray(Image.fromarray(gt).resize(SIZE, Image.NEAREST)).copy()
         gt[gt == 11] = 255  # void

@@ -73,8 +73,11 @@ def main(argv=None):
     H, W = image.shape[:2]
     scale = min(1.0, args.max_side / max(H, W)) if args.max_side else 1.0
     small = mmcv.imrescale(image, scale) if scale < 1 else image
-    with walk_progress(model, args.warn_nodes):
-        result = inference_model(model, small)
+    try:
+        with walk_progress(model, args.warn_nodes):
+            result = inference_model(model, small)
+    except ValueError as e:  # the model's input checks (size, values) name the problem
+        fail(f'cannot segment {args.image!r} ({small.shape[1]}×{small.shape[0]} pixels): {e}')
     pred = result.pred_sem_seg.data[0].cpu().numpy().astype(np.uint8)
     if scale < 1:
         pred = mmcv.imresize(pred, (W, H), interpolation='nearest')

@@ -34,12 +34,38 @@ def parse_args():
     return args
 
 
+def per_walk(cfg) -> None:
+    """--per-walk: the model's per-stage predictions (``model.test_cfg.per_walk``), scored by
+    ``PerWalkIoUMetric``; mmseg's ``IoUMetric`` (every zoo config's) becomes it, with its
+    arguments. A model without walks, or another metric, is an error that says so."""
+    model = cfg.model.get('module', cfg.model)  # under --tta the segmentor is the module
+    if model.get('type') != 'DifNetEncoderDecoder':
+        raise SystemExit(
+            f"test.py: --per-walk needs a model with diffusion (model.type="
+            f"'DifNetEncoderDecoder'); this config's model is {model.get('type')!r}, which has "
+            'no walks. Drop --per-walk, or give the config with diffusion.')
+    model.setdefault('test_cfg', {})['per_walk'] = True
+    evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, list) else [
+        cfg.test_evaluator]
+    for ev in evaluators:
+        if ev.get('type') in ('IoUMetric', 'mmseg.IoUMetric'):
+            print(f"test.py: --per-walk: test_evaluator {ev['type']} -> PerWalkIoUMetric (the "
+                  'same metric, plus a row per stage x, s, y1..yT)', flush=True)
+            ev['type'] = 'PerWalkIoUMetric'
+    if not any(ev.get('type') == 'PerWalkIoUMetric' for ev in evaluators):
+        raise SystemExit(
+            f'test.py: --per-walk scores every stage with PerWalkIoUMetric (or IoUMetric, '
+            f"which it replaces), but test_evaluator is {[ev.get('type') for ev in evaluators]}"
+            ": add dict(type='PerWalkIoUMetric', iou_metrics=['mIoU']) to test_evaluator, or "
+            'drop --per-walk.')
+
+
 def main():
     args = parse_args()
     cfg = load_config(args.config, args.launcher, args.cfg_options, args.work_dir)
     cfg.load_from = args.checkpoint
     if args.per_walk:
-        cfg.model.setdefault('test_cfg', {})['per_walk'] = True
+        per_walk(cfg)
     if args.show_dir:
         hook = cfg.default_hooks.visualization
         hook.update(draw=True, show=False)

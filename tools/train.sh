@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tools/train.sh CONFIG GPUS [train.py args]: torchrun on this node, or on several through
 # NNODES, NODE_RANK, MASTER_ADDR and PORT (as mmseg's dist_train.sh). Without CUDA, GPUS is
-# the number of CPU processes (gloo).
+# the number of CPU processes (gloo). tools/torchrun.py is torchrun that relays SIGUSR1 too and
+# exits with 128 + the signal that stopped it (README, "Run safety").
 CONFIG=$1
 GPUS=$2
 NNODES=${NNODES:-1}
@@ -10,8 +11,8 @@ PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
 PYTHON=${PYTHON:-python}
 
-PYTHONPATH="$(dirname "$0")/..":$PYTHONPATH \
-"$PYTHON" -m torch.distributed.run \
+export PYTHONPATH="$(dirname "$0")/..":$PYTHONPATH
+exec "$PYTHON" "$(dirname "$0")/torchrun.py" \
     --nnodes="$NNODES" \
     --node_rank="$NODE_RANK" \
     --master_addr="$MASTER_ADDR" \

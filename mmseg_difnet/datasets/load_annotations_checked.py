@@ -12,6 +12,7 @@ class LoadAnnotationsChecked(LoadAnnotations):
 
     - a file that cannot be decoded raises an error naming it (mmseg's fails with the
       decoder's message, without the path);
+    - a label of 3 or 4 channels (a colour-coded label) is an error saying so;
     - values above 255 (a 16-bit PNG) are an error: mmseg casts to 8 bits, so class 256 + c
       would silently become c and 65535 the ignore index;
     - a label whose size differs from its image's is an error naming both files (training
@@ -37,10 +38,18 @@ class LoadAnnotationsChecked(LoadAnnotations):
                 raise ValueError('the decoder returned nothing')
         except Exception as e:  # the decoder's errors vary with the backend
             raise OSError(
-                f'cannot read the label file {path!r} ({type(e).__name__}: {e}). Re-create '
-                'it with the dataset converter (README.md, "Data"), or remove its name from '
-                'the split file.') from e
+                f'cannot read the label file {path!r} ({type(e).__name__}: {e}). Restore it '
+                'from the dataset\'s source (README.md, "Data"), or remove its name from the '
+                'split file.') from e
         stored = stored.squeeze()
+        if stored.ndim == 3:
+            raise ValueError(
+                f'label file {path!r} has {stored.shape[2]} channels ({stored.shape[1]}×'
+                f'{stored.shape[0]}×{stored.shape[2]}): a label is one channel of class '
+                'indices, and this looks like a colour-coded label (e.g. CamVid\'s '
+                'LabeledApproved_full; SegNet\'s trainannot/valannot/testannot folders hold '
+                'the class indices). Use the index labels, or map each colour to its class '
+                'index.')
         if stored.dtype != np.uint8 and stored.size and int(stored.max()) > 255:
             values = np.unique(stored[stored > 255])
             raise ValueError(

@@ -1,6 +1,9 @@
 # Copyright (c) mmseg-difnet contributors. Licensed under the Apache License 2.0.
-"""Strict image decoding: a truncated or empty file is an error naming it, never a partly
-decoded image trained on or scored (OpenCV decodes what it can and only warns)."""
+"""Image decoding, one rule for training, testing and inference: strict (a truncated or empty
+file is an error naming it, never a partly decoded image trained on or scored: OpenCV decodes
+what it can and only warns), and on the stored pixels (an EXIF Orientation tag is ignored:
+datasets define their labels on the stored pixels, and mmcv's default decoding would turn a
+photo whose tag says "rotate 90°" out of alignment with its label)."""
 import mmcv
 import numpy as np
 from mmcv.transforms import LoadImageFromFile
@@ -23,11 +26,17 @@ def check_image_bytes(data: bytes, path: str) -> None:
                          f'has no IEND chunk at its end. {fix}')
 
 
+# mmcv's decoding flags and their variants that keep the stored pixels (no EXIF rotation)
+STORED_PIXELS = {'color': 'color_ignore_orientation',
+                 'grayscale': 'grayscale_ignore_orientation'}
+
+
 def imread_checked(path: str, flag: str = 'color') -> np.ndarray:
-    """``mmcv.imread`` of a file, after :func:`check_image_bytes` (BGR for 'color')."""
+    """``mmcv.imread`` of a file, after :func:`check_image_bytes`, on its stored pixels (BGR
+    for 'color')."""
     data = fileio.get(path)
     check_image_bytes(data, path)
-    image = mmcv.imfrombytes(data, flag=flag)
+    image = mmcv.imfrombytes(data, flag=STORED_PIXELS.get(flag, flag))
     if image is None:
         raise ValueError(f'image file {path!r} ({len(data)} bytes) is not an image that '
                          'OpenCV can decode (JPEG, PNG, BMP, TIFF, ...).')
@@ -36,10 +45,11 @@ def imread_checked(path: str, flag: str = 'color') -> np.ndarray:
 
 @TRANSFORMS.register_module(name='LoadImageFromFile')
 class LoadImageChecked(LoadImageFromFile):
-    """mmcv's ``LoadImageFromFile`` with :func:`check_image_bytes`. Registered in mmseg's
+    """mmcv's ``LoadImageFromFile`` with :func:`check_image_bytes`, on the stored pixels
+    (``color_type`` 'color' decodes as 'color_ignore_orientation'). Registered in mmseg's
     scope under mmcv's name, so every mmseg pipeline that loads images from files (training,
-    validation, testing, ``inference_model`` on a path) decodes strictly without a config
-    change; mmcv's own registry keeps its class."""
+    validation, testing, ``inference_model`` on a path) decodes so without a config change;
+    mmcv's own registry keeps its class."""
 
     def transform(self, results: dict) -> dict:
         path = results['img_path']
@@ -47,7 +57,8 @@ class LoadImageChecked(LoadImageFromFile):
         if self.ignore_empty and not data:
             return None
         check_image_bytes(data, path)
-        img = mmcv.imfrombytes(data, flag=self.color_type, backend=self.imdecode_backend)
+        img = mmcv.imfrombytes(data, flag=STORED_PIXELS.get(self.color_type, self.color_type),
+                               backend=self.imdecode_backend)
         if img is None and self.ignore_empty:
             return None
         if img is None:

@@ -2,11 +2,12 @@
 import difflib
 import inspect
 
-import torch
 import torch.nn as nn
 from mmengine.hooks import Hook
 from mmengine.runner.checkpoint import _load_checkpoint
 from mmseg.registry import HOOKS
+
+from ..models.checked_encoder_decoder import FINE_TUNE_OPT_OUT, check_state_fits
 
 
 def _segmentor(model):
@@ -17,31 +18,16 @@ def _segmentor(model):
 
 def check_checkpoint_fits(path: str, model: nn.Module, resume: bool = False) -> dict:
     """The checkpoint loaded from ``path``; ``ValueError`` naming the keys of its state dict
-    that do not fit ``model`` (mmengine would load the rest and only log these)."""
+    that do not fit ``model`` (:func:`check_state_fits`), before anything is loaded."""
     # weights-only (torch's default), verified (sidecar and integrity record: .integrity)
     ckpt = _load_checkpoint(path, map_location='cpu')
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else {}
-    state = {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
-    own = model.state_dict()
-    missing = sorted(set(own) - set(state))
-    unexpected = sorted(set(state) - set(own))
-    mismatched = sorted(k for k in set(own) & set(state) if isinstance(
-        state[k], torch.Tensor) and state[k].shape != own[k].shape)
-    if not (missing or unexpected or mismatched):
-        return ckpt
-
-    def show(keys):
-        return f'{len(keys)} ({", ".join(keys[:5])}{", ..." if len(keys) > 5 else ""})'
     how = ('Resume only with the config the checkpoint was trained with; to start a new run '
            'from its weights, drop --resume and set load_from.' if resume else
            'Use the checkpoint trained with this config, or the config it was trained with. '
-           'To fine-tune on purpose with another head (e.g. another number of classes, whose '
-           'layers then start from their init), switch this check off: custom_hooks = '
-           "[dict(type='ConfigCheckHook', check_checkpoint=False)].")
-    raise ValueError(
-        f'checkpoint {path!r} does not fit this model ({type(model).__name__} of the '
-        f'config): missing keys {show(missing)}, unexpected keys {show(unexpected)}, shape '
-        f'mismatches {show(mismatched)}. {how}')
+           + FINE_TUNE_OPT_OUT)
+    check_state_fits(state, model, f'checkpoint {path!r}', how)
+    return ckpt
 
 
 def load_fitting_checkpoint(model: nn.Module, path: str) -> nn.Module:
@@ -112,13 +98,20 @@ def check_schedule_covers_the_run(runner) -> None:
     if last.end >= max_iters:
         return
     final = getattr(last, 'eta_min', None)
+    longer = f'train_cfg.max_iters={max_iters} param_scheduler.{i}.end={max_iters}'
+    if runner.iter > 0:  # resumed: the checkpoint's schedule is kept, a longer one refused
+        fix = (f'A resumed run keeps the schedule of its checkpoint, so lengthen it in a new '
+               f'run from the checkpoint: drop --resume and give --cfg-options '
+               f'load_from={getattr(runner, "_load_from", None) or "<checkpoint>"} {longer} '
+               '(the schedule then starts again from its beginning), or resume with '
+               f'train_cfg.max_iters={last.end}.')
+    else:
+        fix = (f'Lengthen the schedule with the run: --cfg-options {longer} (and any scheduler '
+               f'that starts after it), or keep train_cfg.max_iters={last.end}.')
     msg = (f'param_scheduler[{i}] ({type(last).__name__}) ends at iteration {last.end} but '
            f'train_cfg.max_iters={max_iters}: iterations {last.end}-{max_iters} would train at '
            f'the schedule\'s final learning rate'
-           + (f' ({final:g})' if isinstance(final, (int, float)) else '') + '. Lengthen the '
-           f'schedule with the run: --cfg-options train_cfg.max_iters={max_iters} '
-           f'param_scheduler.{i}.end={max_iters} (and any scheduler that starts after it), or '
-           f'keep train_cfg.max_iters={last.end}.')
+           + (f' ({final:g})' if isinstance(final, (int, float)) else '') + f'. {fix}')
     if type(last).__name__ in _DECAYING:
         raise ValueError(msg)
     runner.logger.warning(msg)
@@ -129,8 +122,8 @@ class ConfigCheckHook(Hook):
     """Before training or testing, turn silent mistakes into errors that name the fix:
 
     - a head whose ``num_classes`` differs from the dataset's number of classes;
-    - a checkpoint (``load_from``, ``--checkpoint``) of another architecture, whose weights
-      mmengine would load only in part (it merely logs missing and unexpected keys);
+    - (the checkpoint of another architecture is refused by the model itself, on every load
+      path: :class:`CheckedEncoderDecoder`; ``check_checkpoint=False`` switches that off);
     - a learning-rate schedule that ends, decayed, before ``train_cfg.max_iters``
       (:func:`check_schedule_covers_the_run`, after a resume too).
     """
@@ -160,11 +153,11 @@ class ConfigCheckHook(Hook):
                     f'({type(dataset).__name__}) has {len(classes)} classes: set '
                     f'{key}.num_classes={len(classes)} in the config.')
 
-    def _check_checkpoint(self, runner):
-        path = runner._load_from
-        if not (self.check_checkpoint and path) or runner._resume:
-            return  # DifNetRunner checks a checkpoint it resumes from
-        check_checkpoint_fits(path, _segmentor(runner.model))
+    def before_run(self, runner):
+        """``check_checkpoint=False`` (the older spelling of ``model.check_checkpoint=False``)
+        switches off the model's own check, before anything is loaded."""
+        if not self.check_checkpoint:
+            _segmentor(runner.model).check_checkpoint = False
 
     @staticmethod
     def _check_not_empty(runner, loader_name):
@@ -182,7 +175,6 @@ class ConfigCheckHook(Hook):
     def before_train(self, runner):
         self._check_not_empty(runner, 'train_dataloader')
         self._check_classes(runner, 'train_dataloader')
-        self._check_checkpoint(runner)
         check_schedule_covers_the_run(runner)
 
     def before_val(self, runner):
@@ -191,4 +183,3 @@ class ConfigCheckHook(Hook):
     def before_test(self, runner):
         self._check_not_empty(runner, 'test_dataloader')
         self._check_classes(runner, 'test_dataloader')
-        self._check_checkpoint(runner)

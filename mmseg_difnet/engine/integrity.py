@@ -2,11 +2,14 @@
 """Checkpoint integrity, in one place: the record written into every checkpoint, the SHA-256
 written beside it, and the verification that every load goes through.
 
-- The record, ``meta['integrity'] = dict(state_dict_sha256=..., written_by=...)``, is a
-  SHA-256 over the weights (every tensor's name, dtype, shape and bytes). It is part of the
-  checkpoint, written with it in one atomic file, so it survives copies and renames.
+- The record, ``meta['integrity'] = dict(content_sha256=..., written_by=...)``, is a SHA-256
+  over everything resume reads: the weights, the optimizer state (SGD momentum), the
+  schedulers, the message hub and the meta (every tensor's path, dtype, shape and bytes, and
+  every number and string). It is part of the checkpoint, written with it in one atomic
+  file, so it survives copies and renames. (Checkpoints of earlier versions carry
+  ``state_dict_sha256``, over the weights only; they are checked on that.)
 - The sidecar ``<file>.sha256`` is the SHA-256 of the whole file (the Runner writes it).
-- :func:`load_verified` replaces mmengine's loader of local files (``CheckpointLoader``'s
+- :func:`load_from_local` replaces mmengine's loader of local files (``CheckpointLoader``'s
   scheme ``''``), which every path that puts weights into a model uses: the Runner's
   ``load_from`` and resume, mmengine's plain Runner under ``mim test`` whatever the config's
   hooks, mmseg's ``init_model`` / ``inference_model`` / ``MMSegInferencer``, and the tools.
@@ -20,6 +23,7 @@ import os.path as osp
 import re
 from typing import List, Optional
 
+import numpy as np
 import torch
 from mmengine.logging import print_log
 from mmengine.runner.checkpoint import CheckpointLoader
@@ -50,26 +54,60 @@ def state_dict_sha256(state: dict) -> str:
     return h.hexdigest()
 
 
+def _digest(h, path: str, value) -> None:
+    """Feed ``value`` (nested dicts, lists, tensors, arrays, numbers, strings) into ``h``,
+    each leaf with its path; another object by its type's name only."""
+    if isinstance(value, dict):
+        for key in sorted(value, key=str):
+            _digest(h, f'{path}/{key}', value[key])
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            _digest(h, f'{path}/{i}', item)
+    elif isinstance(value, (torch.Tensor, np.ndarray)):
+        t = torch.as_tensor(value).detach().cpu().contiguous()
+        h.update(f'{path}|{t.dtype}|{tuple(t.shape)}|'.encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    elif value is None or isinstance(value, (bool, int, float, str, bytes, np.generic)):
+        h.update(f'{path}={value!r}'.encode())
+    else:
+        h.update(f'{path}:{type(value).__name__}'.encode())
+
+
+def content_sha256(checkpoint: dict) -> str:
+    """SHA-256 over all of ``checkpoint`` but its integrity record."""
+    h = hashlib.sha256()
+    meta = {k: v for k, v in checkpoint.get('meta', {}).items() if k != RECORD}
+    _digest(h, '', dict(checkpoint, meta=meta))
+    return h.hexdigest()
+
+
 def add_record(checkpoint: dict, written_by: str) -> None:
     """Write the integrity record into ``checkpoint`` (before it is saved)."""
-    checkpoint.setdefault('meta', {})[RECORD] = dict(
-        state_dict_sha256=state_dict_sha256(checkpoint['state_dict']), written_by=written_by)
+    checkpoint.setdefault('meta', {})[RECORD] = dict(content_sha256=content_sha256(checkpoint),
+                                                     written_by=written_by)
 
 
 def check_record(checkpoint, source: str) -> Optional[dict]:
     """The record of a loaded checkpoint after checking its weights against it, or None when
     it has none. Raises ``ValueError`` naming ``source`` when the weights differ from it."""
     record = checkpoint.get('meta', {}).get(RECORD) if isinstance(checkpoint, dict) else None
-    if not isinstance(record, dict) or 'state_dict_sha256' not in record:
+    if not isinstance(record, dict):
         return None
-    actual = state_dict_sha256(checkpoint.get('state_dict', {}))
-    if actual != record['state_dict_sha256']:
+    if 'content_sha256' in record:
+        what, expected = 'contents (weights, optimizer state, schedule)', record['content_sha256']
+        actual = content_sha256(checkpoint)
+    elif 'state_dict_sha256' in record:  # written by an earlier version: the weights only
+        what, expected = 'weights', record['state_dict_sha256']
+        actual = state_dict_sha256(checkpoint.get('state_dict', {}))
+    else:
+        return None
+    if actual != expected:
         raise ValueError(
-            f'checkpoint {source!r} is corrupt: its weights hash to {actual[:16]}..., but the '
+            f'checkpoint {source!r} is corrupt: its {what} hash to {actual[:16]}..., but the '
             f'integrity record written into it (by {record.get("written_by", "?")}) says '
-            f'{record["state_dict_sha256"][:16]}...: bytes changed after it was written (a '
-            'disk or copy error). Use an earlier checkpoint of the run (resume picks the newest '
-            'valid one by itself), or copy the file again from its source.')
+            f'{expected[:16]}...: bytes changed after it was written (a disk or copy error). '
+            'Use an earlier checkpoint of the run (resume picks the newest valid one by '
+            'itself), or copy the file again from its source.')
     return record
 
 
@@ -119,8 +157,9 @@ def check_is_torch_file(path: str) -> None:
                      'a trained model (e.g. work_dirs/<run>/iter_N.pth).')
 
 
-def load_verified(filename: str, map_location=None):
-    """mmengine's local loader, verifying the sidecar and the record (see module doc)."""
+def load_from_local(filename: str, map_location=None):
+    """mmengine's local loader, verifying the sidecar and the record (see module doc). Its
+    name is mmengine's: mmengine logs "Loads checkpoint by <name after 'load_from_'> backend"."""
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
         raise FileNotFoundError(f'{filename} can not be found.')
@@ -135,13 +174,13 @@ def load_verified(filename: str, map_location=None):
 
 
 def verify_checkpoint(path: str) -> None:
-    """Load ``path`` and verify it as :func:`load_verified` does; raise on failure."""
-    load_verified(path, map_location='cpu')
+    """Load ``path`` and verify it as :func:`load_from_local` does; raise on failure."""
+    load_from_local(path, map_location='cpu')
 
 
 def install_verified_loader() -> None:
-    """Make :func:`load_verified` mmengine's loader of local checkpoints (idempotent)."""
-    CheckpointLoader.register_scheme(prefixes='', loader=load_verified, force=True)
+    """Make :func:`load_from_local` mmengine's loader of local checkpoints (idempotent)."""
+    CheckpointLoader.register_scheme(prefixes='', loader=load_from_local, force=True)
 
 
 def checkpoints_newest_first(work_dir: str) -> List[str]:

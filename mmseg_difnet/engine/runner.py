@@ -3,33 +3,41 @@
 
 The project's runtime base sets ``runner_type = 'DifNetRunner'``; mmseg's train script
 (``mim train``) and this package's tools build it. mmseg's test script (``mim test``) builds
-mmengine's plain ``Runner``, where the configs' ``custom_hooks`` give the same checks (the
-checkpoint's SHA-256 included) but CPU denormals are not flushed. The Runner adds:
+mmengine's plain ``Runner``: there the model itself refuses a checkpoint that does not fit
+(:class:`CheckedEncoderDecoder`) and the loader verifies its integrity, whatever the config's
+``custom_hooks``; the configs' ``custom_hooks`` give the other checks, but CPU denormals are
+not flushed. The Runner adds:
 
 - the safety hooks are merged into any user ``custom_hooks`` (never replaced);
-- checkpoints are written to a temporary file and renamed, with an integrity record of their
-  weights inside and a SHA-256 beside them (``iter_N.pth.sha256``), both verified by every
-  load (:mod:`.integrity`); old ones are removed only after the new one is complete
-  (:class:`SafeCheckpointHook`);
+- checkpoints are written to a temporary file and renamed, with an integrity record of
+  everything resume reads (weights, optimizer state, schedule) inside and a SHA-256 beside
+  them (``iter_N.pth.sha256``), both verified by every load (:mod:`.integrity`); old ones
+  are removed only after the new one is complete (:class:`SafeCheckpointHook`); what a
+  killed save left is removed when the next training takes the work dir;
 - ``resume`` without ``load_from`` takes the newest *valid* checkpoint of the work dir,
   skipping (and naming) corrupt ones; a schedule whose end changed since the checkpoint
   stops with a message instead of training at learning rate 0;
 - one training per work dir: an exclusive ``flock`` on ``<work_dir>/.train.lock``, which
-  the kernel releases when the holder dies, so a crashed run never blocks the next;
+  the kernel releases when the holder dies, so a crashed run never blocks the next; a run
+  refused there leaves the running one's config copy as it is;
 - workers started by torchrun die with their launcher (Linux ``PR_SET_PDEATHSIG``);
 - SIGTERM or SIGUSR1 saves a checkpoint at the next iteration and stops
-  (:class:`SaveOnSignalHook`);
+  (:class:`SaveOnSignalHook`); DataLoader workers leave both signals to the trainer, so a
+  signal to the whole process group (Slurm, systemd, ``kill -TERM -<pgid>``) saves too;
 - CPU denormals are flushed to zero (``env_cfg.flush_denormal``, see :meth:`setup_env`).
 """
 import copy
 import ctypes
 import errno
 import fcntl
+import functools
+import glob
 import os
 import os.path as osp
 import shutil
 import signal
 import socket
+import threading
 import time
 from typing import List, Optional
 
@@ -40,6 +48,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 from mmseg.registry import HOOKS, RUNNERS
 
+from ..models.checked_encoder_decoder import CheckpointMisfit
 from .config_check_hook import check_checkpoint_fits, check_hook_arguments
 from .integrity import add_record, newest_valid_checkpoint, sha256_of
 
@@ -69,6 +78,33 @@ def die_with_parent() -> None:
         pass
 
 
+def leave_signals_to_the_trainer(worker_id: int, init_fn=None) -> None:
+    """A DataLoader worker's start: SIGTERM and SIGUSR1 go to :func:`_worker_signals`, then
+    ``init_fn`` runs.
+
+    A scheduler signals every process of the job (Slurm, systemd, ``kill -TERM -<pgid>``);
+    a worker killed by it would end the trainer with "DataLoader worker (pid N) is killed by
+    signal" before the trainer can save. The trainer ends its workers itself (a sentinel
+    through their queue, or SIGTERM), and a worker whose trainer is gone exits by itself
+    (PyTorch's watchdog)."""
+    signals = {signal.SIGTERM, signal.SIGUSR1}
+    signal.pthread_sigmask(signal.SIG_BLOCK, signals)  # inherited by later threads
+    threading.Thread(target=_worker_signals, args=(os.getppid(), signals), daemon=True,
+                     name='leave_signals_to_the_trainer').start()
+    if init_fn is not None:
+        init_fn(worker_id)
+
+
+def _worker_signals(trainer: int, signals: set) -> None:
+    """In a worker: take each SIGTERM / SIGUSR1 with its sender; on the trainer's SIGTERM
+    (its shutdown of the workers) exit at once, with status 0 (the trainer asked: no
+    "worker exited unexpectedly" error), ignore every other."""
+    while True:
+        info = signal.sigwaitinfo(signals)
+        if info.si_signo == signal.SIGTERM and info.si_pid == trainer:
+            os._exit(0)
+
+
 @HOOKS.register_module()
 class SafeCheckpointHook(CheckpointHook):
     """mmengine's ``CheckpointHook``, removing old checkpoints (and their ``.sha256``) only
@@ -77,11 +113,11 @@ class SafeCheckpointHook(CheckpointHook):
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         """The integrity record goes into the checkpoint (this hook runs after the others,
-        e.g. EMAHook's swap, so it covers the weights as written)."""
-        add_record(checkpoint, f'{runner.work_dir} ({runner.timestamp})')
+        e.g. EMAHook's swap, so it covers the checkpoint as written)."""
         checkpoint['meta'].update(  # for the resume check of images per step
             world_size=get_world_size(),
             batch_per_process=getattr(runner.train_dataloader, 'batch_size', None))
+        add_record(checkpoint, f'{runner.work_dir} ({runner.timestamp})')  # the last change
 
     def _save_checkpoint_with_step(self, runner, step, meta):
         keep, self.max_keep_ckpts = self.max_keep_ckpts, -1  # mmengine removes before saving
@@ -127,8 +163,14 @@ class DifNetRunner(Runner):
 
     @staticmethod
     def build_dataloader(dataloader, *args, **kwargs):
+        """mmengine's, with workers that leave SIGTERM and SIGUSR1 to the trainer
+        (:func:`leave_signals_to_the_trainer`) and an empty split named."""
         try:
-            return Runner.build_dataloader(dataloader, *args, **kwargs)
+            loader = Runner.build_dataloader(dataloader, *args, **kwargs)
+            if getattr(loader, 'num_workers', 0) > 0:
+                loader.worker_init_fn = functools.partial(leave_signals_to_the_trainer,
+                                                          init_fn=loader.worker_init_fn)
+            return loader
         except ValueError as e:
             if 'need at least one array' not in str(e) or not isinstance(dataloader, dict):
                 raise
@@ -150,10 +192,38 @@ class DifNetRunner(Runner):
             torch.set_flush_denormal(True)
 
     # ---- one run per work dir -------------------------------------------------------------
+    def _lock_path(self) -> str:
+        return osp.join(self.work_dir, '.train.lock')
+
+    def _work_dir_holder(self) -> Optional[str]:
+        """Who trains in the work dir now (the lock's text), or None when no one does."""
+        path = self._lock_path()
+        if not osp.isfile(path):
+            return None
+        with open(path, 'a+') as f:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                f.seek(0)
+                return f.read().strip() or 'another process'
+            fcntl.flock(f, fcntl.LOCK_UN)
+        return None
+
+    def dump_config(self) -> None:
+        """mmengine's copy of the config into the work dir, unless a training runs there:
+        its copy is the record of that run (this run's copy goes to its log dir only)."""
+        holder = self._work_dir_holder() if is_main_process() else None
+        if holder is None:
+            return super().dump_config()
+        self.logger.warning(
+            f'the work dir {self.work_dir!r} is in use by a running training ({holder}): its '
+            f'config copy is kept; this run\'s config is in {self.log_dir!r} only.')
+        self.cfg.dump(osp.join(self.log_dir, osp.basename(self.cfg.filename or 'config.py')))
+
     def _lock_work_dir(self) -> None:
         if not is_main_process():
             return
-        path = osp.join(self.work_dir, '.train.lock')
+        path = self._lock_path()
         f = open(path, 'a+')
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -171,6 +241,19 @@ class DifNetRunner(Runner):
                 f'{time.strftime("%Y-%m-%d %H:%M:%S")}\n')
         f.flush()
         self._lock_file = f  # held (and the lock with it) until train() returns or we die
+        self._remove_partial_saves()
+
+    def _remove_partial_saves(self) -> None:
+        """Remove what a save killed midway (``kill -9``, power loss) left: the hidden
+        ``.<name>.pth.tmp<pid>`` files and their ``.sha256``. Called with the work dir's lock
+        held, so no other save is running."""
+        for path in glob.glob(osp.join(self.work_dir, '.*.tmp[0-9]*')):
+            if not osp.isfile(path):
+                continue
+            size = osp.getsize(path)
+            os.remove(path)
+            self.logger.info(f'removed {path} ({size / 2**20:.1f} MB), left by a save that '
+                             'was killed before it completed.')
 
     def train(self):
         self._lock_work_dir()
@@ -192,34 +275,40 @@ class DifNetRunner(Runner):
 
     def save_checkpoint(self, out_dir: str, filename: str, *args, **kwargs):
         """mmengine's save, into a temporary file renamed when complete, with its SHA-256
-        beside it. Space is checked first; a save that fails (disk full) removes its partial
-        file and keeps the previous checkpoint and ``last_checkpoint``, naming the sizes."""
+        beside it. Space is checked first; a save that fails removes its partial file and
+        keeps the previous checkpoint and ``last_checkpoint``, naming the sizes when space ran
+        out and saying it did not otherwise (a permission, a read-only file system)."""
         tmp = f'.{filename}.tmp{os.getpid()}'
         tmp_path, path = osp.join(out_dir, tmp), osp.join(out_dir, filename)
         need = self._checkpoint_bytes()
         os.makedirs(out_dir, exist_ok=True)
         free = shutil.disk_usage(out_dir).free
 
-        def space(why):
-            return (f'saving checkpoint {path!r} failed ({why}): it needs about '
-                    f'{need / 2**20:.0f} MB and {free / 2**20:.0f} MB are free in {out_dir!r}. '
-                    'The previous checkpoint and last_checkpoint are kept. Free space (or give '
-                    'another --work-dir) and continue with --resume.')
+        def failed(why, space=True):
+            cause = (f'it needs about {need / 2**20:.0f} MB and {free / 2**20:.0f} MB are free in '
+                     f'{out_dir!r}' if space else f'not a lack of space ({free / 2**20:.0f} MB '
+                     f'are free in {out_dir!r})')
+            fix = ('Free space' if space else 'Fix what the error names (permissions, a '
+                   'read-only or immutable file system, a file in the way)')
+            return (f'saving checkpoint {path!r} failed ({why}): {cause}. The previous '
+                    f'checkpoint and last_checkpoint are kept. {fix} (or give another '
+                    '--work-dir) and continue with --resume.')
         if is_main_process() and free < need:
-            raise OSError(errno.ENOSPC, space('not enough space, checked before writing'))
+            raise OSError(errno.ENOSPC, failed('not enough space, checked before writing'))
         try:
             super().save_checkpoint(out_dir, tmp, *args, **kwargs)
             if not is_main_process():
                 return
             with open(tmp_path + '.sha256', 'w') as f:
                 f.write(f'{sha256_of(tmp_path)}  {filename}\n')
+            os.replace(tmp_path + '.sha256', path + '.sha256')
+            os.replace(tmp_path, path)  # atomic: a reader sees the old file or the whole new one
         except OSError as e:
             for p in (tmp_path, tmp_path + '.sha256'):
                 if osp.isfile(p):
                     os.remove(p)
-            raise OSError(e.errno, space(f'{type(e).__name__}: {e}')) from e
-        os.replace(tmp_path + '.sha256', path + '.sha256')
-        os.replace(tmp_path, path)  # atomic: a reader sees the old file or the whole new one
+            space = e.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+            raise OSError(e.errno, failed(f'{type(e).__name__}: {e}', space)) from e
 
     def load_or_resume(self) -> None:
         if self._has_loaded or not (self._resume and self._load_from is None):
@@ -250,7 +339,10 @@ class DifNetRunner(Runner):
                     'schedule: --cfg-options load_from=<checkpoint> without --resume.')
 
     def load_checkpoint(self, filename: str, *args, **kwargs):
-        checkpoint = super().load_checkpoint(filename, *args, **kwargs)
+        try:
+            checkpoint = super().load_checkpoint(filename, *args, **kwargs)
+        except CheckpointMisfit as e:  # the model's own check: name the file
+            raise CheckpointMisfit(f'checkpoint {filename!r}', e.detail) from None
         self._loaded_meta = checkpoint.get('meta', {}) if isinstance(checkpoint, dict) else {}
         return checkpoint
 

@@ -11,6 +11,7 @@ from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
+from mmseg.models.decode_heads.cascade_decode_head import BaseCascadeDecodeHead
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
@@ -60,6 +61,31 @@ class DiffusionTrace(NamedTuple):
     def E(self) -> Tensor:
         """Influence map Σ_k |x_k| (Fig. 2): (B, 1, h, w)."""
         return self.x.abs().sum(1, keepdim=True)
+
+
+SUPPORTED = ('a decode head that maps the backbone stages to a score map in one pass (an mmseg '
+             'BaseDecodeHead: FCNHead, PSPHead, ASPPHead, DepthwiseSeparableASPPHead, '
+             'SegformerHead, UPerHead, ...; README, "Diffusion for any mmseg model")')
+
+
+def check_seed_head_type(seed_head: ConfigType, name: str) -> None:
+    """A ``ValueError`` naming what is supported when ``seed_head`` cannot give the score map
+    x: a cascade head (OCRNet's, PointRend's: they need the previous stage's output) or a
+    head that is no ``BaseDecodeHead`` (MaskFormer, Mask2Former: mask classification)."""
+    t = seed_head.get('type') if isinstance(seed_head, dict) else None
+    cls = MODELS.get(t) if isinstance(t, str) else t
+    if cls is None:
+        raise ValueError(f'{name}: decode_head.seed_head.type={t!r} is not registered in '
+                         "mmseg's MODELS (a head of another package, e.g. mmdet's for "
+                         'Mask2Former? add it to custom_imports). Diffusion needs ' + SUPPORTED
+                         + '.')
+    why = ('is a cascade head (it needs the previous stage\'s output: OCRNet, PointRend)'
+           if issubclass(cls, BaseCascadeDecodeHead) else
+           'is no BaseDecodeHead (mask classification: MaskFormer, Mask2Former)'
+           if not issubclass(cls, BaseDecodeHead) else None)
+    if why:
+        raise ValueError(f'{name}: decode_head.seed_head is a {cls.__name__}, which {why}. '
+                         'Diffusion needs ' + SUPPORTED + '.')
 
 
 def _indices(in_index) -> Tuple[int, ...]:
@@ -121,6 +147,7 @@ class DiffusionHead(BaseDecodeHead):
         name = type(self).__name__
         seed_cfg = None
         if seed_head is not None:
+            check_seed_head_type(seed_head, name)
             seed_cfg = self._seed_head_cfg(seed_head, kwargs)
         elif type(self).score_map is DiffusionHead.score_map:
             raise ValueError(f"{name}: decode_head.seed_head is missing: give the config of "
@@ -208,6 +235,12 @@ class DiffusionHead(BaseDecodeHead):
         """
         stages, _ = self.split_inputs(inputs)
         x = self.score_map(stages)  # (B, K, h, w)
+        if x.shape[2] * x.shape[3] < 2:  # checked on the seed head's own grid
+            raise ValueError(
+                f'{type(self).__name__}: the seed head\'s score map is {x.shape[2]}×'
+                f'{x.shape[3]}: a single node, nothing to diffuse. The input is smaller than '
+                'the seed branch\'s output stride: use larger images (or crops: crop_size in '
+                'the config), or a larger test_cfg.crop_size for slide inference.')
         M = self.importance(x)  # (B, 1, h, w)
         s = M * x  # (B, K, h, w)
         if self.grid_scale > 1:  # a finer diffusion grid: (B, K, h·g, w·g)

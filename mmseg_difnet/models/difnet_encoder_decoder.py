@@ -1,6 +1,6 @@
 # Copyright (c) mmseg-difnet contributors. Licensed under the Apache License 2.0.
 """An ``EncoderDecoder`` whose neck also sees the image: DifNet's similarity branch."""
-import math
+from typing import Optional, Tuple
 
 import torch
 from mmseg.registry import MODELS
@@ -9,6 +9,7 @@ from mmseg.utils import ConfigType, OptSampleList, SampleList
 from torch import Tensor
 
 from .checked_encoder_decoder import CheckedEncoderDecoder
+from .diffusion_head import SUPPORTED
 from .similarity_backbone import SimilarityBackbone
 
 
@@ -33,6 +34,11 @@ class DifNetEncoderDecoder(CheckedEncoderDecoder):
 
     def __init__(self, *, backbone: ConfigType, neck: ConfigType, decode_head: ConfigType,
                  concurrent_branches: bool = False, **kwargs) -> None:
+        if isinstance(decode_head, (list, tuple)) or 'num_stages' in kwargs:
+            raise ValueError(
+                'DifNetEncoderDecoder: a cascade segmentor (CascadeEncoderDecoder: num_stages, '
+                'a list of decode heads, as OCRNet and PointRend) is not supported: diffusion '
+                'needs ' + SUPPORTED + ', given as decode_head.seed_head of a DiffusionHead.')
         super().__init__(backbone=backbone, neck=neck, decode_head=decode_head, **kwargs)
         self.concurrent_branches = concurrent_branches
         self._side_stream = None
@@ -44,6 +50,44 @@ class DifNetEncoderDecoder(CheckedEncoderDecoder):
                 f'(neck.levels={levels}) but the decode head has {walks} walks '
                 f'(decode_head.sim_channels={self.decode_head.sim_channels}); give one '
                 'sim_channels entry per level.')
+
+    def similarity_channels(self) -> Optional[Tuple[int, ...]]:
+        """The channels of the neck's similarity levels, by one dry forward of the backbone
+        and the neck (eval mode, no gradient) on a zero 64×64 image; None if the neck does
+        not take the image (it is then no similarity branch)."""
+        image = torch.zeros(1, 3, 64, 64)
+        modes = [(m, m.training) for m in (self.backbone, self.neck)]
+        try:
+            for m, _ in modes:
+                m.eval()
+            with torch.no_grad():
+                feats = self.backbone(image)
+                try:
+                    out = self.neck(feats, image)
+                except TypeError:  # a plain mmseg neck: forward(feats)
+                    return None
+        finally:
+            for m, mode in modes:
+                m.train(mode)
+        return tuple(f.shape[1] for f in out[len(feats):])
+
+    def _init_decode_head(self, decode_head: ConfigType) -> None:
+        """mmseg's, with the walks built for the neck's levels: ``decode_head.sim_channels``
+        is taken from the neck (:meth:`similarity_channels`) when not given, and checked
+        against it when given, naming the walk that disagrees."""
+        found = self.similarity_channels() if self.with_neck else None
+        given = decode_head.get('sim_channels')
+        if found is not None and given is None:
+            decode_head = dict(decode_head, sim_channels=found)
+        elif found is not None and tuple(given) != found:
+            bad = [f'walk {i}: {g} vs {f}' for i, (g, f) in enumerate(zip(given, found))
+                   if g != f]
+            raise ValueError(
+                f'DifNetEncoderDecoder: decode_head.sim_channels={tuple(given)} but the neck '
+                f'({type(self.neck).__name__}) gives {len(found)} similarity levels with '
+                f'{found} channels' + (f' ({"; ".join(bad)})' if bad else '') + '. Leave '
+                f'sim_channels out to take the neck\'s, or set sim_channels={found}.')
+        super()._init_decode_head(decode_head)
 
     def predict(self, inputs: Tensor, data_samples: OptSampleList = None) -> SampleList:
         """mmseg's prediction; with ``test_cfg.per_walk=True`` each sample also gets the
@@ -76,13 +120,6 @@ class DifNetEncoderDecoder(CheckedEncoderDecoder):
 
     def extract_feat(self, inputs: Tensor) -> list:
         """Seed features followed by the similarity levels."""
-        stride = 4 * math.prod(getattr(self.backbone, 'strides', (1, 2, 1, 1)))
-        if min(inputs.shape[-2:]) < stride:
-            raise ValueError(
-                f'DifNet: the input is {tuple(inputs.shape[-2:])} pixels, smaller than the '
-                f'output stride {stride}: the diffusion grid would be empty or a single node. '
-                'Use larger images (or crops: crop_size in the config), or a larger '
-                'test_cfg.crop_size for slide inference.')
         if not (self.concurrent_branches and inputs.is_cuda
                 and isinstance(self.neck, SimilarityBackbone)):
             return self.neck(self.backbone(inputs), inputs)
