@@ -183,10 +183,10 @@ class CheckedEncoderDecoder(EncoderDecoder):
         if self.check_checkpoint:
             state = {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
             if self.check_checkpoint == 'new_classes':
-                restart = classifier_keys(state, self)
+                restart, own = classifier_keys(state, self), self.state_dict()
                 for k in restart:  # they start from their init; the rest must fit
                     del state_dict[prefix + k]
-                    state[k] = self.state_dict()[k]
+                    state[k] = own[k]
                 if restart:
                     print_log(f'check_checkpoint=new_classes: {len(restart)} tensors of the '
                               'heads for another number of classes start from their init: '
