@@ -78,6 +78,17 @@ def die_with_parent() -> None:
         pass
 
 
+def _try_lock(f) -> Optional[str]:
+    """Take the exclusive lock of the open lock file ``f``: None, or the holder's text when
+    another process holds it."""
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return None
+    except BlockingIOError:
+        f.seek(0)
+        return f.read().strip() or 'another process'
+
+
 def leave_signals_to_the_trainer(worker_id: int, init_fn=None) -> None:
     """A DataLoader worker's start: SIGTERM and SIGUSR1 go to :func:`_worker_signals`, then
     ``init_fn`` runs.
@@ -200,14 +211,8 @@ class DifNetRunner(Runner):
         path = self._lock_path()
         if not osp.isfile(path):
             return None
-        with open(path, 'a+') as f:
-            try:
-                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                f.seek(0)
-                return f.read().strip() or 'another process'
-            fcntl.flock(f, fcntl.LOCK_UN)
-        return None
+        with open(path, 'a+') as f:  # closing it releases a lock taken here
+            return _try_lock(f)
 
     def dump_config(self) -> None:
         """mmengine's copy of the config into the work dir, unless a training runs there:
@@ -225,11 +230,8 @@ class DifNetRunner(Runner):
             return
         path = self._lock_path()
         f = open(path, 'a+')
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            f.seek(0)
-            holder = f.read().strip() or 'another process'
+        holder = _try_lock(f)
+        if holder is not None:
             f.close()
             raise RuntimeError(
                 f'the work dir {self.work_dir!r} is in use by a running training ({holder}; '
