@@ -38,7 +38,7 @@ def per_walk(cfg) -> None:
     """--per-walk: the model's per-stage predictions (``model.test_cfg.per_walk``), scored by
     ``PerWalkIoUMetric``; mmseg's ``IoUMetric`` (every zoo config's) becomes it, with its
     arguments. A model without walks, or another metric, is an error that says so."""
-    model = cfg.model.get('module', cfg.model)  # under --tta the segmentor is the module
+    model = cfg.model  # the segmentor: --tta wraps it later
     if model.get('type') != 'DifNetEncoderDecoder':
         raise SystemExit(
             f"test.py: --per-walk needs a model with diffusion (model.type="

@@ -42,14 +42,6 @@ class DifNetEncoderDecoder(CheckedEncoderDecoder):
         super().__init__(backbone=backbone, neck=neck, decode_head=decode_head, **kwargs)
         self.concurrent_branches = concurrent_branches
         self._side_stream = None
-        levels = getattr(self.neck, 'levels', None)
-        walks = getattr(self.decode_head, 'num_walks', None)
-        if levels is not None and walks is not None and len(levels) != walks:
-            raise ValueError(
-                f'DifNetEncoderDecoder: the neck gives {len(levels)} similarity levels '
-                f'(neck.levels={levels}) but the decode head has {walks} walks '
-                f'(decode_head.sim_channels={self.decode_head.sim_channels}); give one '
-                'sim_channels entry per level.')
 
     def similarity_channels(self) -> Optional[Tuple[int, ...]]:
         """The channels of the neck's similarity levels, by one dry forward of the backbone
