@@ -148,3 +148,19 @@ def test_concurrent_branches_equal_sequential_on_gpu():
         model.concurrent_branches = True
         out = model(x, mode='tensor')
     torch.testing.assert_close(out, ref)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='CUDA streams need a GPU')
+def test_a_model_that_ran_concurrent_branches_deep_copies_and_pickles():
+    # it kept its side Stream, which neither copy nor pickle can take (the H200 run of
+    # tools/gpu_check.sh, 2026-11-30: fuse_conv_bn(copy.deepcopy(model)) raised TypeError)
+    import copy
+    import pickle
+    model = build(difnet_cfg(depth=18)).cuda().eval()
+    model.concurrent_branches = True
+    x = torch.randn(1, 3, 65, 65, device='cuda')
+    with torch.no_grad():
+        ref = model(x, mode='tensor')
+        twin = copy.deepcopy(model)
+        torch.testing.assert_close(twin(x, mode='tensor'), ref)
+    assert len(pickle.dumps(model)) > 0

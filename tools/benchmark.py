@@ -321,8 +321,9 @@ def models_markdown(results: Dict) -> str:
 def diffusion_markdown(results: Dict) -> str:
     lines = [f"### Diffusion P·y, batch 2, Ψ width 64, 21 classes ({results['device_name']})", '',
              f"Medians of {len(results['diffusion'][0]['per_round'])} rounds (dense and fused "
-             'in turn, each case in a fresh process on CPU); speed-up: median (min-max) of the '
-             'per-round ratios.', '',
+             'in turn, ' + ('each case in a fresh process, peak RSS' if results['device'] == 'cpu'
+                            else "peak of PyTorch's CUDA allocator") +
+             '); speed-up: median (min-max) of the per-round ratios.', '',
              '| grid | N | pass | dense time (s) | fused time (s) | speed-up | dense peak (MB) '
              '| fused peak (MB) | dense / fused memory |',
              '|---|---:|---|---:|---:|---:|---:|---:|---:|']

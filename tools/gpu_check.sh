@@ -13,17 +13,24 @@
 # mmengine, mmsegmentation, mmpretrain and their missing dependencies into /tmp/site, and
 # builds mmcv 2.1.0 from its carried source with its CPU ops only (the GPU hidden from the
 # build: mmcv's setup.py then compiles no CUDA ops, which DifNet does not use). Then:
-#   cuda_tests   the CUDA tests (tests/test_fast_diffusion.py: the fused walk, two streams)
 #   parity       fused vs dense P·y, values and gradients, fp32 and bf16; the SDPA kernel run
 #   table4_*     Table 4 at 505×505, DifNet-50 vs DeepLabV2-101 interleaved: fp32, bf16,
 #                each with and without concurrent_branches; training step 321×321 batch 4,
-#                fp32 and AMP (bf16), peak memory
+#                fp32 and AMP (bf16), peak memory (fp32 first, bf16 after the CUDA tests)
 #   diffusion    P·y dense vs fused up to N = 256²
+#   cuda_tests   the CUDA tests (tests/test_fast_diffusion.py: the fused walk, two streams)
+# The steps run in that order of priority inside one budget (BUDGET seconds from the start,
+# default 560, under the device tool's 600 s a command): each step's cap shrinks to what is
+# left after a reserve for the report, and a step with under 20 s left is skipped (rc=skipped
+# in steps.txt), so the report always comes back with what was measured.
+# STEPS="parity cuda_tests ..." runs those steps alone (env and report always run).
 # The dry run takes the existing environment, the CPU and tiny sizes, so that the script
 # cannot rot (tests/test_gpu_check.py runs it under `make test-slow`).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 MODE=${1:-device}
+T0=$(date +%s)
+BUDGET=${BUDGET:-}  # seconds for the whole run: 560 on the device, 1800 in the dry run
 OUT=${OUT:-work_dirs/gpu_check}
 WHL=.whl
 mkdir -p "$OUT"
@@ -36,8 +43,9 @@ if [ "$MODE" = --fetch ]; then  # the wheels the device lacks (its package list:
   get() { python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 \
             --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
             --platform manylinux2014_x86_64 -d "$WHL" "$@"; }
+  # setuptools: mmcv 2.1.0's setup.py imports pkg_resources, which newer setuptools drop
   get mmengine==0.10.7 mmsegmentation==1.2.2 mmpretrain==1.2.0 addict==2.4.0 yapf==0.43.0 \
-      termcolor==2.5.0 prettytable==3.12.0 wcwidth==0.2.13 ftfy==6.3.1 mat4py==0.6.0 \
+      setuptools==80.9.0 termcolor==2.5.0 prettytable==3.12.0 wcwidth==0.2.13 ftfy==6.3.1 mat4py==0.6.0 \
       modelindex==0.0.2 ordered-set==4.1.0 platformdirs==4.3.6 tomli==2.2.1
   # the source (pip reads its metadata with setup.py, which imports torch: the venv's python)
   "${PYTHON:-python3}" -m pip download -q --no-deps --no-binary=:all: --no-build-isolation \
@@ -48,19 +56,20 @@ fi
 
 if [ "$MODE" = --dry-run ]; then
   PY=${PYTHON:-python}
+  BUDGET=${BUDGET:-1800}
   DEVICE=cpu SIZE=65 TRAIN=65 BATCH=1 ROUNDS=1 REPEATS=1 SIDES=8 N=256 CAP=300
   TESTS=(tests/test_fast_diffusion.py -q -x -k gpu)  # on a CPU: collected, skipped
 else
   PY=python3
   DEVICE=cuda SIZE=505 TRAIN=321 BATCH=4 ROUNDS=5 REPEATS=3 SIDES="64 128 181 256" N=16384
-  CAP=240
+  CAP=150 BUDGET=${BUDGET:-560}
   TESTS=(tests/test_fast_diffusion.py -q -x)
   {
     echo "== install (wheels from $WHL, mmcv 2.1.0 with CPU ops) [$(date +%T)]"
     $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
       --target /tmp/site "$WHL"/*.whl
     export PYTHONPATH=/tmp/site:$PWD
-    CUDA_VISIBLE_DEVICES= MMCV_WITH_OPS=1 FORCE_CUDA=0 MAX_JOBS=$(nproc) timeout 420 \
+    CUDA_VISIBLE_DEVICES= MMCV_WITH_OPS=1 FORCE_CUDA=0 MAX_JOBS=$(nproc) timeout 400 \
       $PY -m pip install -q --no-index --no-deps --no-build-isolation --no-cache-dir \
       --target /tmp/site "$WHL"/mmcv-2.1.0.tar.gz
     echo "install: rc=$? [$(date +%T)]"
@@ -70,9 +79,17 @@ export PYTHONPATH=${PYTHONPATH:-}:$PWD
 export PYTHONUNBUFFERED=1
 
 step() {  # step NAME CAP_SECONDS COMMAND...: run, log, record rc and seconds
-  local name=$1 cap=$2 t0 rc
+  local name=$1 cap=$2 t0 rc left
   shift 2
+  case " ${STEPS:-$name} report env " in *" $name "*) ;; *) return ;; esac  # STEPS: a subset
   t0=$(date +%s)
+  left=$(( BUDGET - 30 - (t0 - T0) ))  # 30 s kept for the report
+  [ "$cap" -gt "$left" ] && cap=$left
+  if [ "$name" != report ] && [ "$cap" -lt 20 ]; then
+    echo "$name rc=skipped seconds=0 (budget: ${left}s left)" | tee -a "$OUT/steps.txt" >> "$LOG"
+    return
+  fi
+  [ "$name" = report ] && cap=25
   echo "== $name [$(date +%T)]: $*" >> "$LOG"
   timeout "$cap" "$@" >> "$LOG" 2>&1
   rc=$?
@@ -84,20 +101,22 @@ step env 60 $PY -c "import torch, mmcv, mmengine, mmseg, mmseg_difnet, platform;
 print('torch', torch.__version__, 'cuda', torch.version.cuda, 'mmcv', mmcv.__version__, \
 'mmengine', mmengine.__version__, 'mmseg', mmseg.__version__, 'python', platform.python_version()); \
 print('device', torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'cpu')"
-step cuda_tests "$CAP" $PY -m pytest "${TESTS[@]}" -p no:cacheprovider
 step parity "$CAP" $PY tools/fused_parity.py --device $DEVICE --N $N --out "$PARTS/parity.json"
-for dtype in fp32 bf16; do
-  for conc in "" --concurrent; do
-    extra=(--no-train-step)  # the training step once per precision: fp32, AMP (bf16)
-    [ -z "$conc" ] && extra=(--train-batch $BATCH)
-    [ "$dtype" = bf16 ] && [ -z "$conc" ] && extra+=(--amp)
-    step "table4_${dtype}${conc:+_concurrent}" "$CAP" $PY tools/benchmark.py --device $DEVICE \
-      --sections models --size $SIZE --train-size $TRAIN "${extra[@]}" --dtype $dtype $conc \
-      --rounds $ROUNDS --repeats $REPEATS --out "$PARTS/table4_${dtype}${conc:+_concurrent}.json"
-  done
-done
+table4() {  # table4 DTYPE [--concurrent]: Table 4, and the training step once per precision
+  local dtype=$1 conc=${2:-} extra=(--no-train-step)
+  [ -z "$conc" ] && extra=(--train-batch $BATCH)
+  [ "$dtype" = bf16 ] && [ -z "$conc" ] && extra+=(--amp)  # AMP (bf16)
+  step "table4_${dtype}${conc:+_concurrent}" "$CAP" $PY tools/benchmark.py --device $DEVICE \
+    --sections models --size $SIZE --train-size $TRAIN "${extra[@]}" --dtype $dtype $conc \
+    --rounds $ROUNDS --repeats $REPEATS --out "$PARTS/table4_${dtype}${conc:+_concurrent}.json"
+}
+table4 fp32 --concurrent
+table4 fp32
 step diffusion "$CAP" $PY tools/benchmark.py --device $DEVICE --sections diffusion \
   --sides $SIDES --diffusion-rounds $(( ROUNDS < 3 ? ROUNDS : 3 )) --out "$PARTS/diffusion.json"
+step cuda_tests "$CAP" $PY -m pytest "${TESTS[@]}" -p no:cacheprovider
+table4 bf16
+table4 bf16 --concurrent
 step report 60 $PY tools/gpu_report.py "$PARTS" "$OUT"
 cat "$OUT/steps.txt"
 ! grep -qv ' rc=0 ' "$OUT/steps.txt"

@@ -41,7 +41,6 @@ class DifNetEncoderDecoder(CheckedEncoderDecoder):
                 'needs ' + SUPPORTED + ', given as decode_head.seed_head of a DiffusionHead.')
         super().__init__(backbone=backbone, neck=neck, decode_head=decode_head, **kwargs)
         self.concurrent_branches = concurrent_branches
-        self._side_stream = None
 
     def similarity_channels(self) -> Optional[Tuple[int, ...]]:
         """The channels of the neck's similarity levels, by one dry forward of the backbone
@@ -116,9 +115,9 @@ class DifNetEncoderDecoder(CheckedEncoderDecoder):
                 and isinstance(self.neck, SimilarityBackbone)):
             return self.neck(self.backbone(inputs), inputs)
         main = torch.cuda.current_stream(inputs.device)
-        if self._side_stream is None or self._side_stream.device != inputs.device:
-            self._side_stream = torch.cuda.Stream(inputs.device)
-        side = self._side_stream
+        # a stream of PyTorch's pool (no creation per call), kept nowhere: a model holding
+        # a Stream cannot be deep-copied or pickled (EMA, fuse_conv_bn on a copy)
+        side = torch.cuda.Stream(inputs.device)
         side.wait_stream(main)  # the image is ready
         with torch.cuda.stream(side):
             levels = self.neck.similarity_levels(inputs)
