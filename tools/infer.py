@@ -2,7 +2,13 @@
 diffusion study (Fig. 2-4, Table 3) of that image.
 
     python tools/infer.py CONFIG CHECKPOINT IMAGE [--out DIR] [--sheet] [--device cpu]
-        [--max-side PIXELS] [--warn-nodes N]
+        [--max-side PIXELS] [--warn-nodes N] [--backend {pytorch,onnxruntime,openvino}]
+
+With --backend onnxruntime or openvino, CHECKPOINT is the model exported by
+tools/deployment/pytorch2onnx.py (its .onnx, with OUT.onnx.json beside it): the image goes
+through the config's test pipeline (its resize), the exported graph, and back to the image's
+size as mmseg does it (the logits resized bilinearly, then the argmax), so the picture is the
+one the PyTorch model gives.
 
 Writes DIR/<image>_pred.png (class indices), DIR/<image>_overlay.png and, with --sheet,
 DIR/<image>_study/summary.png. A large diffusion grid (more than --warn-nodes nodes) is
@@ -46,7 +52,13 @@ def main(argv=None):
                         'prediction is resized back. The walks cost O(N²) in the grid nodes.')
     parser.add_argument('--warn-nodes', type=int, default=10000,
                         help='above this many diffusion-grid nodes, say so and show progress')
+    parser.add_argument('--backend', choices=('pytorch', 'onnxruntime', 'openvino'),
+                        default='pytorch')
+    parser.add_argument('--threads', type=int, help='CPU threads of the onnx backends')
     args = parser.parse_args(argv)
+    if args.backend != 'pytorch' and (args.sheet or args.max_side):
+        fail(f'--backend {args.backend} runs the exported graph: --sheet and --max-side need '
+             'the PyTorch model (--backend pytorch).')
     if not osp.isfile(args.image):
         fail(f'cannot read the image {args.image!r}: not a file.')
     try:
@@ -56,6 +68,13 @@ def main(argv=None):
     if not osp.isfile(args.checkpoint):
         fail(f'no checkpoint file {args.checkpoint!r}.')
     cfg = Config.fromfile(args.config)
+    if args.backend != 'pytorch':
+        try:
+            pred, palette = exported_prediction(cfg, args.checkpoint, image, args.backend,
+                                                args.threads)
+        except (ValueError, FileNotFoundError) as e:
+            fail(str(e))
+        return write(args, image, pred, np.asarray(palette, dtype=np.uint8))
     sync_bn_to_bn(cfg)  # one image, one process
     for key in ('backbone', 'neck'):  # the checkpoint holds every weight: download nothing
         bb = cfg.model.get(key)
@@ -81,7 +100,45 @@ def main(argv=None):
     pred = result.pred_sem_seg.data[0].cpu().numpy().astype(np.uint8)
     if scale < 1:
         pred = mmcv.imresize(pred, (W, H), interpolation='nearest')
-    palette = ds.palette_of(model)
+    write(args, image, pred, ds.palette_of(model))
+    if args.sheet:
+        name = osp.splitext(osp.basename(args.image))[0]
+        paths = ds.write_figures(ds.study(model, image), image,
+                                 osp.join(args.out, f'{name}_study'), ds.palette_of(model))
+        print(f'diffusion sheet: {paths["summary"]}')
+
+
+def exported_prediction(cfg, path: str, image: np.ndarray, backend: str, threads=None):
+    """(H, W) classes of a BGR image by the exported graph, as mmseg's inference_model."""
+    import torch
+    import torch.nn.functional as F
+    from mmcv.transforms import Compose
+    from mmengine.registry import init_default_scope
+
+    from mmseg_difnet.deployment.segmenter import Segmenter
+    if not path.endswith('.onnx'):
+        raise ValueError(f'--backend {backend} takes the exported model (.onnx) in place of '
+                         f'the checkpoint, not {path!r}: export it with '
+                         'tools/deployment/pytorch2onnx.py CONFIG CHECKPOINT OUT.onnx.')
+    seg = Segmenter(path, backend, threads)
+    init_default_scope(cfg.get('default_scope', 'mmseg'))
+    steps = [dict(t, type='LoadImageFromNDArray') if 'LoadImage' in t['type'] else t
+             for t in cfg.test_pipeline if 'LoadAnnotations' not in t['type']]
+    data = Compose(steps)(dict(img=image))  # the test pipeline's resize
+    small = data['inputs'].numpy()[::-1]  # (3, h, w) BGR uint8 -> RGB
+    out = seg.run(small[None].astype(np.float32))[0]
+    H, W = image.shape[:2]
+    if out.ndim == 3:  # logits (K, h, w): resized as mmseg's postprocess_result, then argmax
+        logits = F.interpolate(torch.from_numpy(out)[None], size=(H, W), mode='bilinear',
+                               align_corners=seg.meta.get('align_corners') == 'True')
+        pred = logits[0].argmax(0).numpy().astype(np.uint8)
+    else:
+        pred = mmcv.imresize(out.astype(np.uint8), (W, H), interpolation='nearest')
+    palette = seg.palette or ds.palette_of(None)
+    return pred, palette
+
+
+def write(args, image: np.ndarray, pred: np.ndarray, palette: np.ndarray) -> None:
     os.makedirs(args.out, exist_ok=True)
     name = osp.splitext(osp.basename(args.image))[0]
     Image.fromarray(pred).save(osp.join(args.out, f'{name}_pred.png'))
@@ -90,10 +147,6 @@ def main(argv=None):
     Image.fromarray(overlay).save(osp.join(args.out, f'{name}_overlay.png'))
     print(f'prediction: {osp.join(args.out, name)}_pred.png, overlay: '
           f'{osp.join(args.out, name)}_overlay.png')
-    if args.sheet:
-        paths = ds.write_figures(ds.study(model, image), image,
-                                 osp.join(args.out, f'{name}_study'), palette)
-        print(f'diffusion sheet: {paths["summary"]}')
 
 
 if __name__ == '__main__':

@@ -66,10 +66,13 @@ run "openmim (without openxlab)" "Check PyPI access." -- \
 run "openmim's own dependencies" "Check PyPI access." -- \
   "${PIP[@]}" click colorama model-index pandas rich tabulate requests
 
+run "deployment: ONNX, its exporter, ONNX Runtime, OpenVINO" "Check PyPI access." -- \
+  "${PIP[@]}" onnx onnxscript onnxruntime openvino
+
 run "test tools and this package (editable)" "See pip's message above." -- \
   "${PIP[@]}" pytest hypothesis ruff -e .
 
 run "final import check" "An import failed: see the traceback above." -- \
-  "$VENV/bin/python" -c "import torchvision, mmcv.ops, mmengine, mmseg, mmpretrain, mim, mmseg_difnet; print('environment ready')"
+  "$VENV/bin/python" -c "import torchvision, mmcv.ops, mmengine, mmseg, mmpretrain, mim, onnxruntime, openvino, onnxscript, mmseg_difnet; print('environment ready')"
 touch "$VENV/.ready"
 echo "==> [$(date +%T)] done: $VENV"

@@ -15,6 +15,7 @@ from mmseg.registry import MODELS
 from mmseg.utils import OptSampleList, SampleList
 from torch import Tensor
 
+from ..utils.exporting import exporting
 from .seed_checkpoint import map_plain_checkpoint
 
 
@@ -218,6 +219,8 @@ class CheckedEncoderDecoder(EncoderDecoder):
 
 
     def _check(self, inputs: Tensor, data_samples: OptSampleList, stage: str) -> None:
+        if exporting():  # a graph cannot branch on tensor data; the inputs are symbolic
+            return
         check_labels(data_samples, self.decode_head.num_classes,
                      self.decode_head.ignore_index, stage)
         if not inputs.isfinite().all():

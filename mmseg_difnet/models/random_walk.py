@@ -23,6 +23,8 @@ from torch import Tensor
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.checkpoint import checkpoint
 
+from ..utils.exporting import exporting
+
 IMPLS = ('auto', 'fused', 'chunked', 'dense')
 NORM_WEIGHT_INITS = ('uniform', 'ones')
 # Devices with a fused SDPA kernel (flash or memory-efficient) for these dtypes. The choice
@@ -32,6 +34,8 @@ _FUSED_DTYPES = {
     'cuda': (torch.float32, torch.bfloat16, torch.float16),
 }
 _FUSED_MAX_WIDTH = 256  # the largest head width the CUDA kernels take
+EXPORT_DENSE_MAX_N = 16384  # exported P·y forms P up to this N (1 GiB fp32 an image), then rows
+EXPORT_CHUNK = 4096
 
 
 def transition_matrix(psi: Tensor) -> Tensor:
@@ -101,6 +105,37 @@ def choose_impl(impl: str, psi: Tensor, y: Tensor) -> Tuple[str, Optional[str]]:
         return 'chunked', (f'head width {width} = max(Ψ width {psi.shape[-1]}, classes '
                            f'{y.shape[-1]}) exceeds the fused kernels\' {_FUSED_MAX_WIDTH}')
     return 'fused', None
+
+
+def export_propagate(psi: Tensor, y: Tensor, chunk: int = EXPORT_CHUNK,
+                     dense_max: int = EXPORT_DENSE_MAX_N) -> Tensor:
+    """P y as an exported graph takes it: MatMul, Softmax, MatMul on y's own K columns (the
+    fused kernels' zero padding to one width would only multiply the work by width / K).
+    P is formed whole where N is symbolic (a dynamic-size export) or at most ``dense_max``;
+    beyond, in row blocks of ``chunk``, so a large fixed-size export
+    never holds the (B, N, N) matrix. (B, N, d), (B, N, K) -> (B, N, K)."""
+    N = psi.shape[1]
+    if not isinstance(N, int) or N <= dense_max:
+        return dense_propagate(psi, y)
+    return torch.cat([_rows(psi[:, i:i + chunk], psi, y) for i in range(0, N, chunk)], dim=1)
+
+
+def adaptive_max_pool2d(x: Tensor, size: Tuple[int, int]) -> Tensor:
+    """``F.adaptive_max_pool2d(x, size)`` in ops every exporter has, for any input and output
+    sizes, symbolic ones included (its bins: rows floor(i·H/h) .. ceil((i+1)·H/h) − 1, the
+    same for columns). Max pooling over a rectangle is separable: rows first, then columns.
+    Each output gathers k = ceil(H/h) + 1 rows, an upper bound on a bin's length; the
+    indices past a bin's end repeat its last row, which leaves the max unchanged.
+    (B, C, H, W) -> (B, C, h, w)."""
+    for dim, out in ((2, size[0]), (3, size[1])):
+        n = x.shape[dim]
+        i = torch.arange(out, device=x.device)
+        start, end = (i * n) // out, ((i + 1) * n + out - 1) // out  # (out,) each
+        k = (n + out - 1) // out + 1
+        idx = torch.minimum(start[:, None] + torch.arange(k, device=x.device), end[:, None] - 1)
+        g = x.index_select(dim, idx.flatten())  # dim: out·k
+        x = g.unflatten(dim, (out, k)).amax(dim + 1)  # (B, C, h, W), then (B, C, h, w)
+    return x
 
 
 _PATHS = dict(fused=fused_propagate, chunked=chunked_propagate, dense=dense_propagate)
@@ -217,7 +252,8 @@ class RandomWalk(BaseModule):
                 f'RandomWalk: the similarity level has {f.shape[1]} channels but this walk '
                 f'was built for {self.in_channels}; set decode_head.sim_channels to the '
                 'channels of the similarity levels (the image has 3).')
-        psi = F.adaptive_max_pool2d(self.psi(f), grid)  # (B, d, h, w)
+        pool = adaptive_max_pool2d if exporting() else F.adaptive_max_pool2d
+        psi = pool(self.psi(f), grid)  # (B, d, h, w)
         return psi.flatten(2).transpose(1, 2)  # (B, N, d)
 
     def forward(self, f: Tensor, y: Tensor, s: Tensor) -> Tensor:
@@ -237,13 +273,16 @@ class RandomWalk(BaseModule):
         # the walk runs in (at least) fp32 whatever the autocast state (N is small: it is cheap).
         dtype = torch.promote_types(y.dtype, torch.float32)
         psi, v = psi.to(dtype), y.flatten(2).transpose(1, 2).to(dtype)  # (B, N, d), (B, N, K)
-        path, reason = choose_impl(self.impl, psi, v)
-        if reason is not None and reason not in self._reported:
-            self._reported.add(reason)
-            print_log(f'RandomWalk: the chunked path computes P·y: {reason}.',
-                      logger='current', level=logging.INFO)
-        with torch.autocast(y.device.type, enabled=False):
-            py = propagate(psi, v, path)  # (B, N, K)
+        if exporting() and self.impl != 'dense':  # no SDPA padding, no checkpoint in a graph
+            py = export_propagate(psi, v)  # (B, N, K)
+        else:
+            path, reason = choose_impl(self.impl, psi, v)
+            if reason is not None and reason not in self._reported:
+                self._reported.add(reason)
+                print_log(f'RandomWalk: the chunked path computes P·y: {reason}.',
+                          logger='current', level=logging.INFO)
+            with torch.autocast(y.device.type, enabled=False):
+                py = propagate(psi, v, path)  # (B, N, K)
         py = py.transpose(1, 2).reshape(B, K, h, w).to(y.dtype)
         mu, beta = self.mu, self.beta
         return beta * (mu * py + (1 - mu) * s) + (1 - beta) * y

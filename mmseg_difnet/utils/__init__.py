@@ -1,3 +1,4 @@
+from .exporting import exporting
 from .pretrained import explain_pretrained_failures
 from .runtime import (
                       CfgOptionsAction,
@@ -10,5 +11,5 @@ from .safe_load import allow_mmengine_checkpoints
 from .walk_progress import walk_progress
 
 __all__ = ['CfgOptionsAction', 'allow_mmengine_checkpoints', 'explain_pretrained_failures',
-           'check_data_roots', 'load_config', 'prepare_for_device', 'sync_bn_to_bn',
+           'exporting', 'check_data_roots', 'load_config', 'prepare_for_device', 'sync_bn_to_bn',
            'walk_progress']
