@@ -1,14 +1,21 @@
-"""Speed and memory of DifNet: the paper's Table 4, a training step, FLOPs, and the
-diffusion micro-benchmark (dense vs fused P·y).
+"""Speed and memory of DifNet: the paper's Table 4, a training step, FLOPs, the
+diffusion micro-benchmark (dense vs fused P·y), and the deployed models.
 
     python tools/benchmark.py [--device cpu|cuda] [--out benchmarks/cpu.json] [--rounds 5]
+    python tools/benchmark.py --sections deploy      # benchmarks/deploy_cpu.json
 
 DifNet-50 and DeepLabV2-101 are timed interleaved (A, B, A, B, ...) in one process for
 several rounds; each ratio is reported as the median over rounds with its min-max spread,
 next to the FLOPs ratio (mmengine's FlopAnalyzer), which is the floor of the time ratio on a
 compute-bound device. The diffusion micro-benchmark runs every case once per round, dense
 and fused in turn (``--diffusion-rounds``), each in a fresh process on CPU so that the RSS peak
-is its own. Prints markdown tables and writes the numbers as JSON.
+is its own. The deploy section exports DeepLabV2-MV2, DifNet-MV2 (240×320) and DifNet-50
+(505×505) to ONNX (dynamo exporter, fixed size, every BN γ non-zero) and times eager PyTorch,
+ONNX Runtime and OpenVINO (f32) interleaved, at 1 and 2 threads each, on the same image and
+graph (preprocessing, model, logits at the image's size); peak memory is the RSS peak of a
+fresh process that loads one backend's model and segments 3 images (PyTorch's process holds
+torch and mmseg, the others numpy and their runtime, as a service would). Prints markdown
+tables and writes the numbers as JSON.
 """
 import argparse
 import contextlib
@@ -276,6 +283,8 @@ def markdown(results: Dict) -> str:
         parts.append(models_markdown(results))
     if 'diffusion' in results:
         parts.append(diffusion_markdown(results))
+    if 'deploy' in results:
+        parts.append(deploy_markdown(results))
     return '\n\n'.join(parts)
 
 
@@ -342,6 +351,124 @@ def diffusion_markdown(results: Dict) -> str:
     return '\n'.join(lines)
 
 
+DEPLOY_MODELS = (('DeepLabV2-MV2', 'deeplabv2_mv2-d8_camvid-240x320.py', (240, 320)),
+                 ('DifNet-MV2', 'difnet_mv2-d8_camvid-240x320.py', (240, 320)),
+                 ('DifNet-50', 'difnet_r50_voc.py', (505, 505)))
+DEPLOY_BACKENDS = ('pytorch', 'onnxruntime', 'openvino')
+
+
+def deploy_model(config: str):
+    """The config's model with every BN γ in U(0.5, 1.5) (mmseg's ResNet starts some at 0,
+    which an exporter may fold away), in an ExportWrapper giving logits."""
+    from mmseg_difnet.deployment import ExportWrapper
+    init_default_scope('mmseg')
+    model = MODELS.build(model_cfg(config)).eval()
+    g = torch.Generator().manual_seed(0)
+    for m in model.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            m.weight.data = torch.rand(m.weight.shape, generator=g) + 0.5
+    return ExportWrapper(model, 'logits')
+
+
+def deploy_runners(wrapper, path: str, threads: int) -> Dict[str, Callable]:
+    """{backend: fn(image)} for one exported model at ``threads`` threads."""
+    from mmseg_difnet.deployment.segmenter import Segmenter
+    torch.set_num_threads(threads)
+
+    def eager(image):
+        with torch.no_grad():
+            return wrapper(torch.from_numpy(image))
+    return dict(pytorch=eager, onnxruntime=Segmenter(path, 'onnxruntime', threads).run,
+                openvino=Segmenter(path, 'openvino', threads).run)
+
+
+MEMORY_CASE = """
+import sys, numpy as np
+sys.path.insert(0, sys.argv[5])
+backend, path, h, w = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+image = np.random.default_rng(0).uniform(0, 255, (1, 3, h, w)).astype(np.float32)
+if backend == 'pytorch':
+    import torch
+    from benchmark import deploy_model
+    torch.set_num_threads(1)
+    model = deploy_model(sys.argv[6])
+    run = lambda x: model(torch.from_numpy(x))
+    with torch.no_grad():
+        [run(image) for _ in range(3)]
+else:
+    sys.path.insert(0, sys.argv[7])
+    from segmenter import Segmenter
+    run = Segmenter(path, backend, 1).run
+    [run(image) for _ in range(3)]
+# VmHWM, not ru_maxrss: Linux carries the parent's peak into a child's ru_maxrss at fork
+print(int(next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1]) / 1024)
+"""
+
+
+def deploy_table(rounds: int, repeats: int, threads_list=(1, 2)) -> List[Dict]:
+    """Eager PyTorch vs ONNX Runtime vs OpenVINO per model and thread count."""
+    import tempfile
+
+    import numpy as np
+
+    from mmseg_difnet.deployment import export_onnx
+    here = osp.dirname(osp.abspath(__file__))
+    seg_dir = osp.join(osp.dirname(here), 'mmseg_difnet', 'deployment')
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, config, (h, w) in DEPLOY_MODELS:
+            wrapper = deploy_model(config)
+            path = osp.join(tmp, f'{name}.onnx')
+            t0 = time.perf_counter()
+            export_onnx(wrapper, path, (1, 3, h, w), exporter='dynamo',
+                        meta=dict(config=config, exporter='dynamo', output='logits'))
+            export_s = time.perf_counter() - t0
+            image = np.random.default_rng(0).uniform(0, 255, (1, 3, h, w)).astype(np.float32)
+            peak = {}
+            for backend in DEPLOY_BACKENDS:
+                out = subprocess.run([sys.executable, '-c', MEMORY_CASE, backend, path,
+                                      str(h), str(w), here, config, seg_dir],
+                                     capture_output=True, text=True)
+                if out.returncode:
+                    raise RuntimeError(f'the memory case {backend} {name} failed:\n'
+                                       + out.stderr[-3000:])
+                peak[backend] = float(out.stdout.strip().splitlines()[-1])
+            for threads in threads_list:
+                runners = deploy_runners(wrapper, path, threads)
+                times = interleaved({k: (lambda f=f: f(image)) for k, f in runners.items()},
+                                    torch.device('cpu'), rounds, repeats)
+                rows.append(dict(
+                    model=name, config=config, size=[h, w], threads=threads,
+                    export_s=export_s, seconds={k: statistics.median(v)
+                                                for k, v in times.items()},
+                    per_round=times, peak_rss_mb=peak,
+                    ratio={k: ratio_stats(times[k], times['pytorch'])
+                           for k in ('onnxruntime', 'openvino')}))
+                print(deploy_markdown(dict(device_name='', deploy=rows[-1:])), flush=True)
+    torch.set_num_threads(os.cpu_count() or 1)
+    return rows
+
+
+def deploy_markdown(results: Dict) -> str:
+    lines = [f"### Deployed models: eager PyTorch vs ONNX Runtime vs OpenVINO "
+             f"({results['device_name']})", '',
+             'Logits at the image size, preprocessing included; medians of interleaved '
+             'rounds; ratio to eager PyTorch: median (min-max over rounds); peak RSS of a '
+             'fresh process (1 thread).', '',
+             '| model | size | threads | PyTorch (s) | ONNX Runtime (s) | OpenVINO (s) '
+             '| ORT / PyTorch | OpenVINO / PyTorch | peak MB PyTorch / ORT / OpenVINO |',
+             '|---|---|---:|---:|---:|---:|---:|---:|---|']
+    for r in results['deploy']:
+        s, q, p = r['seconds'], r['ratio'], r['peak_rss_mb']
+        lines.append(
+            f"| {r['model']} | {r['size'][0]}×{r['size'][1]} | {r['threads']} | "
+            f"{s['pytorch']:.3f} | {s['onnxruntime']:.3f} | {s['openvino']:.3f} | "
+            + ' | '.join(f"{q[k]['median']:.2f}× ({q[k]['min']:.2f}-{q[k]['max']:.2f})"
+                         for k in ('onnxruntime', 'openvino'))
+            + f" | {p['pytorch']:.0f} / {p['onnxruntime']:.0f} / {p['openvino']:.0f} |")
+    return '\n'.join(lines)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description='DifNet speed and memory benchmark')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
@@ -361,7 +488,7 @@ def main(argv=None):
                         help="DifNet-50's two branches on two CUDA streams")
     parser.add_argument('--amp', action='store_true', help='training step under bf16 autocast')
     parser.add_argument('--no-train-step', action='store_true', help='inference only')
-    parser.add_argument('--sections', nargs='+', choices=('models', 'diffusion'),
+    parser.add_argument('--sections', nargs='+', choices=('models', 'diffusion', 'deploy'),
                         default=['models', 'diffusion'], help='what to measure')
     parser.add_argument('--case', nargs=3, metavar=('IMPL', 'N', 'MODE'),
                         help=argparse.SUPPRESS)  # one diffusion case, in this process
@@ -384,7 +511,12 @@ def main(argv=None):
     if 'diffusion' in args.sections:
         results['diffusion'] = diffusion_table(args.device, tuple(args.sides),
                                                rounds=args.diffusion_rounds)
-    out = args.out or osp.join('benchmarks', f'{args.device}.json')
+    if 'deploy' in args.sections:
+        if device.type != 'cpu':
+            parser.error('--sections deploy measures the CPU runtimes: use --device cpu.')
+        results['deploy'] = deploy_table(args.rounds, args.repeats)
+    prefix = 'deploy_' if args.sections == ['deploy'] else ''
+    out = args.out or osp.join('benchmarks', f'{prefix}{args.device}.json')
     os.makedirs(osp.dirname(out) or '.', exist_ok=True)
     with open(out, 'w') as f:
         json.dump(results, f, indent=2)

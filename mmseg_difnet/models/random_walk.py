@@ -123,10 +123,15 @@ def export_propagate(psi: Tensor, y: Tensor, chunk: int = EXPORT_CHUNK,
 def adaptive_max_pool2d(x: Tensor, size: Tuple[int, int]) -> Tensor:
     """``F.adaptive_max_pool2d(x, size)`` in ops every exporter has, for any input and output
     sizes, symbolic ones included (its bins: rows floor(i·H/h) .. ceil((i+1)·H/h) − 1, the
-    same for columns). Max pooling over a rectangle is separable: rows first, then columns.
-    Each output gathers k = ceil(H/h) + 1 rows, an upper bound on a bin's length; the
-    indices past a bin's end repeat its last row, which leaves the max unchanged.
-    (B, C, H, W) -> (B, C, h, w)."""
+    same for columns). Where the sizes are known and divide (a fixed-size export), the bins
+    are the windows of a plain max pool; else max pooling over a rectangle is taken as
+    separable: rows first, then columns, each output gathering k = ceil(H/h) + 1 rows, an
+    upper bound on a bin's length; the indices past a bin's end repeat its last row, which
+    leaves the max unchanged. (B, C, H, W) -> (B, C, h, w)."""
+    H, W = x.shape[2:]
+    if all(isinstance(v, int) for v in (H, W, *size)) and H % size[0] == W % size[1] == 0:
+        kernel = (H // size[0], W // size[1])
+        return x if kernel == (1, 1) else F.max_pool2d(x, kernel)  # (B, C, h, w)
     for dim, out in ((2, size[0]), (3, size[1])):
         n = x.shape[dim]
         i = torch.arange(out, device=x.device)
