@@ -9,8 +9,8 @@ MV2_WEIGHTS := checkpoints/mobilenetv2_imagenet_mmseg.pth
 .PHONY: env lint test test-slow test-camvid weights demo study study-camvid study-camvid-paired \
 	study-refine study-refine-v2 benchmark clean-env
 
-$(VENV)/.ready: requirements/constraints.txt tools/setup_env.sh setup.py
-	VENV=$(VENV) bash tools/setup_env.sh
+$(VENV)/.ready: requirements/constraints.txt tools/misc/setup_env.sh setup.py
+	VENV=$(VENV) bash tools/misc/setup_env.sh
 
 env: $(VENV)/.ready
 
@@ -33,27 +33,27 @@ $(MV2_WEIGHTS): | env
 	$(PY) tools/model_converters/mobilenetv2_deepsort2mmseg.py $(MV2_WEIGHTS)
 
 demo: env
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash tools/demo.sh
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash tools/studies/demo.sh
 
 study: env  # the demo for 3 training seeds: benchmarks/demo_study.json (about 30 minutes)
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash tools/demo_study.sh
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash tools/studies/demo_study.sh
 
 study-camvid: env weights  # CamVid, DeepLabV2-MV2 vs DifNet-MV2, 3 seeds: benchmarks/camvid_study.json
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CAMVID_ROOT="$(CAMVID_ROOT)" bash tools/camvid_study.sh
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CAMVID_ROOT="$(CAMVID_ROOT)" bash tools/studies/camvid_study.sh
 
 study-camvid-paired: env weights  # round two (issue 26): seeds 3-8, the paired criterion: benchmarks/camvid_study_paired.json
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CAMVID_ROOT="$(CAMVID_ROOT)" SEEDS="3 4 5 6 7 8" \
 	  STUDY_WORK_DIR=work_dirs/camvid_study_paired PAIRED=1 STUDY_JSON=benchmarks/camvid_study_paired.json \
-	  bash tools/camvid_study.sh
+	  bash tools/studies/camvid_study.sh
 
 study-refine-v2: env weights  # round two (issue 25): the refinement mode vs the plain continuation: benchmarks/refine_study_v2.json
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CAMVID_ROOT="$(CAMVID_ROOT)" ROUND=2 bash tools/refine_study.sh
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CAMVID_ROOT="$(CAMVID_ROOT)" ROUND=2 bash tools/studies/refine_study.sh
 
 study-refine: env weights  # CamVid, DeepLabV3+-MV2 continued with/without diffusion: benchmarks/refine_study.json
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CAMVID_ROOT="$(CAMVID_ROOT)" bash tools/refine_study.sh
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CAMVID_ROOT="$(CAMVID_ROOT)" bash tools/studies/refine_study.sh
 
 benchmark: env  # Table 4, training step, FLOPs, diffusion: benchmarks/<device>.json
-	$(PY) tools/benchmark.py
+	$(PY) tools/analysis_tools/benchmark.py
 
 clean-env:
 	rm -rf $(VENV)

@@ -59,7 +59,7 @@ def load(path):
 
 @pytest.mark.slow
 def test_two_cpu_processes_agree_with_each_other_and_with_one(tmp_path):
-    train(tmp_path, f'python {ROOT}/tools/generate_synthetic_voc.py --out '
+    train(tmp_path, f'python {ROOT}/tools/dataset_converters/generate_synthetic_voc.py --out '
           'data/synthetic_voc --train 16 --val 2 --size 64')
     cfg = tmp_path / 'dist_check.py'
     cfg.write_text(TEST_CFG)
@@ -97,7 +97,7 @@ def test_validation_during_training_evaluates_the_saved_checkpoint(tmp_path):
     """With per-process BN each rank's running statistics drift apart; the metric logged
     during a 2-process training must describe the checkpoint (rank 0's buffers) on every
     rank: each rank validates exactly the tensors the checkpoint holds."""
-    train(tmp_path, f'python {ROOT}/tools/generate_synthetic_voc.py --out '
+    train(tmp_path, f'python {ROOT}/tools/dataset_converters/generate_synthetic_voc.py --out '
           'data/synthetic_voc --train 8 --val 2 --size 64')
     cfg = tmp_path / 'val_check.py'
     cfg.write_text(TEST_CFG.replace(

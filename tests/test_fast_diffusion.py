@@ -153,7 +153,7 @@ def test_concurrent_branches_equal_sequential_on_gpu():
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='CUDA streams need a GPU')
 def test_a_model_that_ran_concurrent_branches_deep_copies_and_pickles():
     # it kept its side Stream, which neither copy nor pickle can take (the H200 run of
-    # tools/gpu_check.sh, 2026-11-30: fuse_conv_bn(copy.deepcopy(model)) raised TypeError)
+    # tools/misc/gpu_check.sh, 2026-11-30: fuse_conv_bn(copy.deepcopy(model)) raised TypeError)
     import copy
     import pickle
     model = build(difnet_cfg(depth=18)).cuda().eval()

@@ -1,4 +1,4 @@
-"""tools/gpu_check.sh, the GPU checks in one script (issue 31), run end to end on the CPU in
+"""tools/misc/gpu_check.sh, the GPU checks in one script (issue 31), run end to end on the CPU in
 its dry-run mode (tiny sizes, the existing environment), so that it cannot rot before a GPU
 is lent."""
 import json
@@ -15,7 +15,7 @@ from helpers import ROOT
 def test_the_gpu_check_runs_end_to_end_in_its_dry_run(tmp_path):
     out = tmp_path / 'out'
     env = dict(os.environ, OUT=str(out), PYTHON=sys.executable, OMP_NUM_THREADS='1')
-    proc = subprocess.run(['bash', osp.join(ROOT, 'tools', 'gpu_check.sh'), '--dry-run'],
+    proc = subprocess.run(['bash', osp.join(ROOT, 'tools', 'misc', 'gpu_check.sh'), '--dry-run'],
                           env=env, capture_output=True, text=True, timeout=900)
     log = (out / 'gpu_check.log').read_text() if (out / 'gpu_check.log').exists() else ''
     assert proc.returncode == 0, proc.stdout[-2000:] + log[-3000:]
@@ -44,7 +44,7 @@ def test_the_gpu_check_runs_end_to_end_in_its_dry_run(tmp_path):
 
 def dry_run(tmp_path, **env):
     out = tmp_path / 'out'
-    proc = subprocess.run(['bash', osp.join(ROOT, 'tools', 'gpu_check.sh'), '--dry-run'],
+    proc = subprocess.run(['bash', osp.join(ROOT, 'tools', 'misc', 'gpu_check.sh'), '--dry-run'],
                           env=dict(os.environ, OUT=str(out), PYTHON=sys.executable, **env),
                           capture_output=True, text=True, timeout=300)
     steps = dict(line.split(' ', 1) for line in (out / 'steps.txt').read_text().splitlines())

@@ -70,7 +70,7 @@ def test_visualize_diffusion_refuses_bad_inputs(trained, tmp_path):
     torch.save(dict(state_dict=deeplab.state_dict()), tmp_path / 'deeplabv2.pth')
     not_image = tmp_path / 'a.jpg'
     not_image.write_text('hello')
-    tool = osp.join(ROOT, 'tools', 'visualize_diffusion.py')
+    tool = osp.join(ROOT, 'tools', 'analysis_tools', 'visualize_diffusion.py')
     cases = [((tmp_path / 'deeplabv2.pth', trained['image']), 'does not fit this model'),
              ((trained['ckpt'], trained['image'], '--points', '500,500'),
               r'points \[\(500, 500\)\] \(x,y\) lie outside the image, which is 64×64'),

@@ -145,14 +145,16 @@ def test_walk_diagnostics_hook_records_and_leaves_the_run_unchanged(data_dir, tm
     assert all(0 < p['entropy'] <= 1 and 0 < p['row_max'] <= 1 for p in last['P'])
     assert len(last['walk_change']) == 5 and all(c > 0 for c in last['walk_change'])
     assert last['grad_norm']['y5'] > 0 and last['grad_norm']['out'] == last['grad_norm']['y5']
-    out = subprocess.run([sys.executable, osp.join(ROOT, 'tools', 'walk_diagnostics.py'),
+    out = subprocess.run([sys.executable, osp.join(ROOT, 'tools', 'analysis_tools',
+                                                       'walk_diagnostics.py'),
                           run.work_dir], capture_output=True, text=True, check=True).stdout
     assert 'parameter group' in out and 'mu_beta' in out and 'TV(P, P_start)' in out
     assert osp.getsize(osp.join(run.work_dir, 'walk_diagnostics.png')) > 10_000
 
 
 def test_walk_diagnostics_tool_names_a_run_without_records(tmp_path):
-    res = subprocess.run([sys.executable, osp.join(ROOT, 'tools', 'walk_diagnostics.py'),
+    res = subprocess.run([sys.executable, osp.join(ROOT, 'tools', 'analysis_tools',
+                                                       'walk_diagnostics.py'),
                           str(tmp_path)], capture_output=True, text=True)
     assert res.returncode != 0 and '--diagnose 50' in res.stderr
 

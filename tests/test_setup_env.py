@@ -1,6 +1,6 @@
-"""tools/setup_env.sh's torch decision (tools/torch_choice.py): the user's pip configuration
-is honoured, TORCH_INDEX_URL selects the build, and the CPU-wheel workaround applies only to
-the breakage it fixes."""
+"""tools/misc/setup_env.sh's torch decision (tools/misc/torch_choice.py): the user's pip
+configuration is honoured, TORCH_INDEX_URL selects the build, and the CPU-wheel workaround
+applies only to the breakage it fixes."""
 import importlib.util
 import os.path as osp
 import subprocess
@@ -8,7 +8,7 @@ import sys
 
 from helpers import ROOT
 
-SCRIPT = osp.join(ROOT, 'tools', 'torch_choice.py')
+SCRIPT = osp.join(ROOT, 'tools', 'misc', 'torch_choice.py')
 spec = importlib.util.spec_from_file_location('torch_choice', SCRIPT)
 torch_choice = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(torch_choice)

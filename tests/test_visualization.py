@@ -54,7 +54,8 @@ def test_print_walk_params_from_checkpoint(model, tmp_path):
     betas = [w.beta.item() for w in model.decode_head.walks]
     assert params['mu'] == pytest.approx(mus, abs=1e-7)
     assert params['beta'] == pytest.approx(betas, abs=1e-7)
-    out = subprocess.run([sys.executable, f'{ROOT}/tools/print_walk_params.py', str(path)],
+    out = subprocess.run([sys.executable,
+                          f'{ROOT}/tools/analysis_tools/print_walk_params.py', str(path)],
                          capture_output=True, text=True, check=True).stdout
     for t, (m, b) in enumerate(zip(mus, betas)):
         assert f'| ⊕{t + 1} | {m:.4f} | {b:.4f} |' in out

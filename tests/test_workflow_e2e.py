@@ -23,7 +23,8 @@ def run(cmd, cwd):
 
 def generate_data(cwd, train, val):
     # the demo configs point at data/synthetic_voc relative to the working directory
-    run(f'python {ROOT}/tools/generate_synthetic_voc.py --out data/synthetic_voc '
+    run(f'python {ROOT}/tools/dataset_converters/generate_synthetic_voc.py '
+        '--out data/synthetic_voc '
         f'--train {train} --val {val} --size 64', cwd=cwd)
 
 
@@ -58,7 +59,7 @@ def test_mim_train(tmp_path):
 
 @pytest.mark.slow
 def test_add_diffusion_to_a_trained_model(tmp_path):
-    """README, "Add diffusion to your model", as typed: train the plain DeepLabV3+, train the
+    """README, "Diffusion for any mmseg model", as typed: train the plain DeepLabV3+, train the
     model with diffusion from its checkpoint (model.seed_checkpoint), test it per walk; on
     generated CamVid-layout frames, without the ImageNet weights."""
     from helpers import generate_camvid_like

@@ -26,7 +26,7 @@ def parse_args():
     parser.add_argument('--diagnose', type=int, metavar='N',
                         help='every N iterations, record why the walks learn (or not) in '
                         '<work_dir>/walk_diagnostics.jsonl (WalkDiagnosticsHook); summarise '
-                        'with tools/walk_diagnostics.py')
+                        'with tools/analysis_tools/walk_diagnostics.py')
     parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                         help='override settings of the config, key=value')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],

@@ -60,7 +60,7 @@ class WalkDiagnosticsHook(Hook):
     the model's own pipeline, resized by ``probe_scale``), the gradient of the loss with
     respect to x, each y_t and the output, how much each walk changes its input, and the
     row entropy, row maximum and distance from the run's start of every P_t. Summarise it
-    with ``python tools/walk_diagnostics.py <work_dir>``.
+    with ``python tools/analysis_tools/walk_diagnostics.py <work_dir>``.
 
     Works for plain models too (the groups that exist). Gradients are those of this rank,
     before DDP averages them (under AMP they are scaled by the loss scale).

@@ -11,7 +11,8 @@ from mmengine.logging import print_log
 DATA_PREP = {
     'PascalVOCDataset': 'README.md, "Data": VOC 2012 + SBD with mmseg\'s '
                         'tools/dataset_converters/voc_aug.py, or `python '
-                        'tools/generate_synthetic_voc.py` for the synthetic demo data',
+                        'tools/dataset_converters/generate_synthetic_voc.py` for the synthetic '
+                        'demo data',
     'PascalContextDataset59': 'README.md, "Data": Pascal Context with mmseg\'s '
                               'tools/dataset_converters/pascal_context.py',
     'CamVidDataset': 'README.md, "Data": the CamVid folder of GitHub '

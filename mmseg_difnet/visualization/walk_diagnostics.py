@@ -1,6 +1,7 @@
 # Copyright (c) mmseg-difnet contributors. Licensed under the Apache License 2.0.
 """Read, tabulate and plot the records of :class:`WalkDiagnosticsHook`
-(``<work_dir>/walk_diagnostics.jsonl``); ``tools/walk_diagnostics.py`` is the command."""
+(``<work_dir>/walk_diagnostics.jsonl``); ``tools/analysis_tools/walk_diagnostics.py`` is the
+command."""
 import json
 import os.path as osp
 from typing import List, Optional

@@ -1,4 +1,5 @@
-# The synthetic VOC-layout dataset of `tools/generate_synthetic_voc.py` (128×128 images:
+# The synthetic VOC-layout dataset of
+# `tools/dataset_converters/generate_synthetic_voc.py` (128×128 images:
 # irregular regions whose class is told only by a small cue; see
 # mmseg_difnet/datasets/synthetic_voc.py): mmseg's VOC-aug dataset config with its own data
 # root. Whole images in training too (flip only), so the DifNet grid is 32×32 with

@@ -1,7 +1,7 @@
 """The fused P·y against the dense one, values and gradients, per dtype, and which SDPA kernel
-the fused path runs (tools/gpu_check.sh runs it on a GPU; any device works).
+the fused path runs (tools/misc/gpu_check.sh runs it on a GPU; any device works).
 
-    python tools/fused_parity.py [--device cuda] [--N 4096] [--out parity.json]
+    python tools/analysis_tools/fused_parity.py [--device cuda] [--N 4096] [--out parity.json]
 
 The reference is the dense path in float64 (float32 on devices without it); each dtype's
 fused result is compared with it, against a tolerance fixed per dtype: 1e-4 for float32 and

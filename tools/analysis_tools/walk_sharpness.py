@@ -3,7 +3,8 @@
 initialisation (several init seeds; BN in training mode, as at the first step) or from a
 checkpoint (eval mode), on the first validation images.
 
-    python tools/walk_sharpness.py CONFIG [--checkpoint CKPT] [--seeds 0 1 2] [--images 4]
+    python tools/analysis_tools/walk_sharpness.py CONFIG [--checkpoint CKPT] [--seeds 0 1 2]
+        [--images 4]
         [--cfg-options k=v ...]
 """
 import argparse

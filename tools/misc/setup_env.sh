@@ -4,7 +4,7 @@
 # what to do; re-running the script resumes (pip skips what is installed, its cache keeps the
 # mmcv wheel built once).
 set -Eeuo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 VENV=${VENV:-.venv}
 PYTHON=${PYTHON:-python3.11}
 C=requirements/constraints.txt
@@ -27,15 +27,15 @@ run "build tools (setuptools < 81, wheel, ninja)" \
   "${PIP[@]}" setuptools wheel ninja pytest-runner numpy
 
 # torch + torchvision through the user's pip configuration. TORCH_INDEX_URL selects a build
-# (e.g. https://download.pytorch.org/whl/cu126); tools/torch_choice.py also decides when the
+# (e.g. https://download.pytorch.org/whl/cu126); tools/misc/torch_choice.py also decides when the
 # one known breakage (a local CPU-only torch wheel) needs its fix.
-read -r -a TORCH_ARGS <<< "$("$VENV/bin/python" tools/torch_choice.py install-args)"
+read -r -a TORCH_ARGS <<< "$("$VENV/bin/python" tools/misc/torch_choice.py install-args)"
 run "torch + torchvision (${TORCH_ARGS[*]})" \
   "Check that your package index is reachable (pip config list); set TORCH_INDEX_URL for another torch build." -- \
   "${PIP[@]}" "${TORCH_ARGS[@]}"
 if ! "$VENV/bin/python" -c "import torchvision" 2> "$VENV/torchvision_error.txt"; then
   cat "$VENV/torchvision_error.txt" >&2
-  if FIX=$("$VENV/bin/python" tools/torch_choice.py workaround "$VENV/torchvision_error.txt"); then
+  if FIX=$("$VENV/bin/python" tools/misc/torch_choice.py workaround "$VENV/torchvision_error.txt"); then
     read -r -a FIX_ARGS <<< "$FIX"
     run "torch: the public build instead of a local CPU-only wheel (${FIX_ARGS[*]})" \
       "See pip's message above." -- "${PIP[@]}" "${FIX_ARGS[@]}"

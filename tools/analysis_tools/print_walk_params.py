@@ -1,7 +1,7 @@
 """Print μ_t and β_t of every walk (the paper's Table 3), and α of the refinement mode, from a
 DifNet checkpoint alone.
 
-    python tools/print_walk_params.py CHECKPOINT
+    python tools/analysis_tools/print_walk_params.py CHECKPOINT
 """
 import argparse
 

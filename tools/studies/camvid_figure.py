@@ -3,7 +3,8 @@ picked), each as image, ground truth, DeepLabV2-MV2, DifNet-MV2, DifNet's seed s
 of DifNet's last transition matrix P_5 at a pixel of the thinnest class present (pole,
 pedestrian, bicyclist, sign, fence; its most interior pixel).
 
-    python tools/camvid_figure.py DEEPLABV2_CKPT DIFNET_CKPT --out docs/camvid_test_frames.png
+    python tools/studies/camvid_figure.py DEEPLABV2_CKPT DIFNET_CKPT
+        --out docs/camvid_test_frames.png
 """
 import argparse
 import os

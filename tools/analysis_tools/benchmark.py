@@ -1,8 +1,9 @@
 """Speed and memory of DifNet: the paper's Table 4, a training step, FLOPs, the
 diffusion micro-benchmark (dense vs fused P·y), and the deployed models.
 
-    python tools/benchmark.py [--device cpu|cuda] [--out benchmarks/cpu.json] [--rounds 5]
-    python tools/benchmark.py --sections deploy      # benchmarks/deploy_cpu.json
+    python tools/analysis_tools/benchmark.py [--device cpu|cuda] [--out benchmarks/cpu.json]
+        [--rounds 5]
+    python tools/analysis_tools/benchmark.py --sections deploy      # benchmarks/deploy_cpu.json
 
 DifNet-50 and DeepLabV2-101 are timed interleaved (A, B, A, B, ...) in one process for
 several rounds; each ratio is reported as the median over rounds with its min-max spread,
@@ -41,7 +42,8 @@ from mmseg.structures import SegDataSample
 import mmseg_difnet  # noqa: F401  (registers the modules)
 from mmseg_difnet.utils import sync_bn_to_bn
 
-CONFIGS = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs', 'difnet')
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CONFIGS = osp.join(ROOT, 'configs', 'difnet')
 
 
 def model_cfg(name):
@@ -413,7 +415,7 @@ def deploy_table(rounds: int, repeats: int, threads_list=(1, 2)) -> List[Dict]:
 
     from mmseg_difnet.deployment import export_onnx
     here = osp.dirname(osp.abspath(__file__))
-    seg_dir = osp.join(osp.dirname(here), 'mmseg_difnet', 'deployment')
+    seg_dir = osp.join(ROOT, 'mmseg_difnet', 'deployment')
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name, config, (h, w) in DEPLOY_MODELS:

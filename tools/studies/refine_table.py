@@ -1,9 +1,10 @@
-"""Tables and JSON of the refinement study (tools/refine_study.sh): DeepLabV3+-MV2 continued
+"""Tables and JSON of the refinement study (tools/studies/refine_study.sh): DeepLabV3+-MV2 continued
 with and without diffusion from one trained plain model, with the verdict of the criterion
 stated before the runs (README, "Diffusion for any mmseg model").
 
-    python tools/refine_table.py work_dirs/refine_study [--json benchmarks/refine_study.json]
-    python tools/refine_table.py work_dirs/refine_study --v2 [--json FILE]   # round two
+    python tools/studies/refine_table.py work_dirs/refine_study
+        [--json benchmarks/refine_study.json]
+    python tools/studies/refine_table.py work_dirs/refine_study --v2 [--json FILE]   # round two
 """
 import argparse
 import glob

@@ -1,7 +1,7 @@
 """Why the walks learn (or not): summarise a run trained with WalkDiagnosticsHook.
 
     python tools/train.py CONFIG --diagnose 50      # or tools/train.sh CONFIG GPUS --diagnose 50
-    python tools/walk_diagnostics.py WORK_DIR [--png FILE] [--title TEXT]
+    python tools/analysis_tools/walk_diagnostics.py WORK_DIR [--png FILE] [--title TEXT]
 
 Prints per parameter group the gradient norm and the update relative to the parameters, and
 per walk μ_t, β_t, the gradient reaching y_t and the state of P_t; writes a figure

@@ -1,7 +1,8 @@
 """Tables of the demo and of the multi-seed study, from the metrics that `mim test` wrote.
 
-    python tools/demo_table.py work_dirs/demo [--seconds N]
-    python tools/demo_table.py --study work_dirs/demo_study [--json benchmarks/demo_study.json]
+    python tools/studies/demo_table.py work_dirs/demo [--seconds N]
+    python tools/studies/demo_table.py --study work_dirs/demo_study
+        [--json benchmarks/demo_study.json]
 """
 import argparse
 import glob
@@ -68,7 +69,8 @@ def study_table(study_dir: str, json_path: Optional[str] = None) -> str:
     runs = {osp.basename(d): run_results(d)
             for d in sorted(glob.glob(osp.join(study_dir, 'seed*')))}
     if not runs:
-        raise FileNotFoundError(f'no seed*/ runs under {study_dir!r}: run tools/demo_study.sh')
+        raise FileNotFoundError(f'no seed*/ runs under {study_dir!r}: '
+                                'run tools/studies/demo_study.sh')
     diff = [r['difnet']['mIoU'] - r['deeplabv2']['mIoU'] for r in runs.values()]
     out = dict(seeds=list(runs), runs=runs,
                difnet_mIoU=[r['difnet']['mIoU'] for r in runs.values()],

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# tools/gpu_check.sh [--fetch | --dry-run]: every GPU check of the project in one run, each
+# tools/misc/gpu_check.sh [--fetch | --dry-run]: every GPU check of the project in one run, each
 # step time-capped, four files under $OUT (the device tool's folder, which returns 8 at most;
 # default work_dirs/gpu_check): gpu_check.log (every step's output), steps.txt (each step's
 # exit status and seconds), gpu_check.json (the numbers) and gpu_check.md (the tables, and
 # the issue's targets met or missed).
 #
-#   bash tools/gpu_check.sh --fetch    # here, with the package registry: the wheels into .whl/
-#   bash tools/gpu_check.sh            # on the GPU machine (the device tool, carry [".whl"])
-#   bash tools/gpu_check.sh --dry-run  # on this CPU machine: the same steps, tiny sizes
+#   bash tools/misc/gpu_check.sh --fetch    # here, with the package registry: the wheels into .whl/
+#   bash tools/misc/gpu_check.sh            # on the GPU machine (the device tool, carry [".whl"])
+#   bash tools/misc/gpu_check.sh --dry-run  # on this CPU machine: the same steps, tiny sizes
 #
 # On the GPU machine (Python 3.12, torch, no registry) it installs the carried wheels of
 # mmengine, mmsegmentation, mmpretrain and their missing dependencies into /tmp/site, and
@@ -27,7 +27,7 @@
 # The dry run takes the existing environment, the CPU and tiny sizes, so that the script
 # cannot rot (tests/test_gpu_check.py runs it under `make test-slow`).
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 MODE=${1:-device}
 T0=$(date +%s)
 BUDGET=${BUDGET:-}  # seconds for the whole run: 560 on the device, 1800 in the dry run
@@ -35,7 +35,7 @@ OUT=${OUT:-work_dirs/gpu_check}
 WHL=.whl
 mkdir -p "$OUT"
 LOG=$OUT/gpu_check.log
-PARTS=$(mktemp -d)  # each step's JSON, merged by tools/gpu_report.py
+PARTS=$(mktemp -d)  # each step's JSON, merged by tools/analysis_tools/gpu_report.py
 
 if [ "$MODE" = --fetch ]; then  # the wheels the device lacks (its package list: KINDS.md)
   set -e
@@ -101,22 +101,22 @@ step env 60 $PY -c "import torch, mmcv, mmengine, mmseg, mmseg_difnet, platform;
 print('torch', torch.__version__, 'cuda', torch.version.cuda, 'mmcv', mmcv.__version__, \
 'mmengine', mmengine.__version__, 'mmseg', mmseg.__version__, 'python', platform.python_version()); \
 print('device', torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'cpu')"
-step parity "$CAP" $PY tools/fused_parity.py --device $DEVICE --N $N --out "$PARTS/parity.json"
+step parity "$CAP" $PY tools/analysis_tools/fused_parity.py --device $DEVICE --N $N --out "$PARTS/parity.json"
 table4() {  # table4 DTYPE [--concurrent]: Table 4, and the training step once per precision
   local dtype=$1 conc=${2:-} extra=(--no-train-step)
   [ -z "$conc" ] && extra=(--train-batch $BATCH)
   [ "$dtype" = bf16 ] && [ -z "$conc" ] && extra+=(--amp)  # AMP (bf16)
-  step "table4_${dtype}${conc:+_concurrent}" "$CAP" $PY tools/benchmark.py --device $DEVICE \
+  step "table4_${dtype}${conc:+_concurrent}" "$CAP" $PY tools/analysis_tools/benchmark.py --device $DEVICE \
     --sections models --size $SIZE --train-size $TRAIN "${extra[@]}" --dtype $dtype $conc \
     --rounds $ROUNDS --repeats $REPEATS --out "$PARTS/table4_${dtype}${conc:+_concurrent}.json"
 }
 table4 fp32 --concurrent
 table4 fp32
-step diffusion "$CAP" $PY tools/benchmark.py --device $DEVICE --sections diffusion \
+step diffusion "$CAP" $PY tools/analysis_tools/benchmark.py --device $DEVICE --sections diffusion \
   --sides $SIDES --diffusion-rounds $(( ROUNDS < 3 ? ROUNDS : 3 )) --out "$PARTS/diffusion.json"
 step cuda_tests "$CAP" $PY -m pytest "${TESTS[@]}" -p no:cacheprovider
 table4 bf16
 table4 bf16 --concurrent
-step report 60 $PY tools/gpu_report.py "$PARTS" "$OUT"
+step report 60 $PY tools/analysis_tools/gpu_report.py "$PARTS" "$OUT"
 cat "$OUT/steps.txt"
 ! grep -qv ' rc=0 ' "$OUT/steps.txt"

@@ -1,6 +1,6 @@
 """The mechanism study of the DifNet paper (Fig. 2-4, Table 3) for one image.
 
-    python tools/visualize_diffusion.py CONFIG CHECKPOINT IMAGE [--gt LABEL]
+    python tools/analysis_tools/visualize_diffusion.py CONFIG CHECKPOINT IMAGE [--gt LABEL]
         [--points X,Y ...] [--out DIR] [--device cpu]
 
 Writes fig2.png, fig3.png, fig4.png, table3.txt/json and the one-sheet summary.png to DIR.

@@ -1,7 +1,7 @@
-"""Merge the JSON of each tools/gpu_check.sh step into OUT/gpu_check.json, and write
+"""Merge the JSON of each tools/misc/gpu_check.sh step into OUT/gpu_check.json, and write
 OUT/gpu_check.md: the tables and the GPU targets (issue 31), each met or missed by how much.
 
-    python tools/gpu_report.py PARTS_DIR OUT_DIR
+    python tools/analysis_tools/gpu_report.py PARTS_DIR OUT_DIR
 
 Targets, side by side in one run (the paper's numbers in brackets): DifNet-50 inference at
 most 1.0× DeepLabV2-101's with concurrent branches (1.08× without); the diffusion at most 10%

@@ -1,7 +1,9 @@
-"""Tables and JSON of the CamVid study (tools/camvid_study.sh), from the metrics tools/test.py
+"""Tables and JSON of the CamVid study (tools/studies/camvid_study.sh), from the metrics
+tools/test.py
 wrote for each run, with the verdict of the criterion stated before the runs.
 
-    python tools/camvid_table.py work_dirs/camvid_study [--json benchmarks/camvid_study.json]
+    python tools/studies/camvid_table.py work_dirs/camvid_study
+        [--json benchmarks/camvid_study.json]
 """
 import argparse
 import glob
@@ -16,8 +18,8 @@ from mmseg_difnet.datasets import CamVidDataset
 from mmseg_difnet.visualization import walk_params_from_checkpoint
 
 MODELS = (('DeepLabV2-MV2 (Sim-Deeplab)', 'deeplabv2'), ('DifNet-MV2', 'difnet'))
-FIRST_STUDY = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'benchmarks',
-                       'camvid_study.json')
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+FIRST_STUDY = osp.join(ROOT, 'benchmarks', 'camvid_study.json')
 STAGES = ('x', 's', 'y1', 'y2', 'y3', 'y4', 'y5')
 RADII = (2, 5, 10)
 CLASSES = CamVidDataset.METAINFO['classes']

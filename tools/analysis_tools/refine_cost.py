@@ -2,7 +2,7 @@
 image of DeepLabV3+-MV2 (the refinement study's plain model) and of the same model with
 diffusion, walks on its own stages (the study's) or on a second MobileNetV2.
 
-    python tools/refine_cost.py [--out benchmarks/refine_cost.json] [--rounds 5]
+    python tools/analysis_tools/refine_cost.py [--out benchmarks/refine_cost.json] [--rounds 5]
 
 One CamVid test frame at the models' test size (320×240, batch 1, eval mode, no gradient).
 The models are timed interleaved (A, B, C, A, B, C, ...) in one process with the torch

@@ -8,16 +8,16 @@
 # 3. every run tested on the 233 test frames (diffusion with --per-walk), trimap mIoU and
 #    per-class IoU from the dataset base.
 # Runs train with --resume and leave `done`: re-running skips finished runs. JOBS runs at a
-# time, each with THREADS torch threads; tools/refine_table.py writes
+# time, each with THREADS torch threads; tools/studies/refine_table.py writes
 # benchmarks/refine_study.json.
 # ROUND=2 (`make study-refine-v2`, issue 25): the diffusion arm in the refinement mode
 # (difnet-..._refine-gate.py, runs gate_seed<N>), both arms with --diagnose (which leaves a
 # run's numbers unchanged: plain_base and plain_seed<N> are the same runs in both rounds),
 # the paired criterion, benchmarks/refine_study_v2.json.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 DEFAULT_OUT=work_dirs/refine_study
-source tools/study_common.sh
+source tools/studies/study_common.sh
 
 run plain_base configs/difnet/deeplabv3plus_mv2-d8_camvid-240x320.py 0 "$(( JOBS * THREADS ))"
 BASE_CKPT=$(cat "$OUT/plain_base/last_checkpoint")
@@ -35,4 +35,4 @@ for seed in $SEEDS; do
               "run plain_seed$seed $CFG/deeplabv3plus_mv2-d8_camvid-240x320_refine.py $seed $THREADS $diag model.seed_checkpoint=$BASE_CKPT")
 done
 run_jobs "${jobs_list[@]}"
-python tools/refine_table.py "$OUT" "${table[@]}" --seconds $(( $(date +%s) - start ))
+python tools/studies/refine_table.py "$OUT" "${table[@]}" --seconds $(( $(date +%s) - start ))

@@ -1,7 +1,7 @@
-"""Which torch build tools/setup_env.sh installs, and when its one workaround applies.
+"""Which torch build tools/misc/setup_env.sh installs, and when its one workaround applies.
 
-    python tools/torch_choice.py install-args            # pip arguments for torch+torchvision
-    python tools/torch_choice.py workaround ERROR_FILE   # pip arguments of the fix, or exit 1
+    python tools/misc/torch_choice.py install-args            # pip arguments for torch+torchvision
+    python tools/misc/torch_choice.py workaround ERROR_FILE   # pip arguments of the fix, or exit 1
 
 The user's pip configuration (index, mirror, proxy, find-links) is always honoured, and the
 version is the pin of requirements/constraints.txt. TORCH_INDEX_URL selects the build (e.g.
@@ -18,7 +18,7 @@ import re
 import sys
 from typing import List, Mapping, Optional
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 BROKEN_TORCHVISION = 'torchvision::nms does not exist'
 
 

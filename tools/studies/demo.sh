@@ -5,9 +5,9 @@
 # evaluated with `mim test` (DifNet with the per-walk table), the diffusion study sheet, and
 # the side-by-side table. Run from the repository root with the environment's python,
 # torchrun and mim on PATH (make demo does both). SEED picks the training seed (default 0);
-# tools/demo_study.sh runs several.
+# tools/studies/demo_study.sh runs several.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 DATA=data/synthetic_voc
 OUT=${DEMO_WORK_DIR:-work_dirs/demo}
 NPROC=${NPROC:-2}
@@ -19,7 +19,7 @@ mkdir -p "$OUT"
 if [ ! -f "$DATA/VOCdevkit/VOC2012/ImageSets/Segmentation/val.txt" ] || \
    [ "$(cat "$DATA/.version" 2>/dev/null)" != cue-regions ]; then
   rm -rf "$DATA"
-  python tools/generate_synthetic_voc.py --out "$DATA"
+  python tools/dataset_converters/generate_synthetic_voc.py --out "$DATA"
   echo cue-regions > "$DATA/.version"
 fi
 for model in difnet deeplabv2; do
@@ -48,9 +48,9 @@ for model in difnet deeplabv2; do
 done
 echo "==> the diffusion study of the demo DifNet (Fig. 2-4, Table 3) on a validation image"
 VAL=$DATA/VOCdevkit/VOC2012
-python tools/visualize_diffusion.py configs/difnet/difnet_r18_synthetic.py \
+python tools/analysis_tools/visualize_diffusion.py configs/difnet/difnet_r18_synthetic.py \
   "$OUT/difnet/iter_$ITERS.pth" "$VAL/JPEGImages/syn_val_00000.jpg" \
   --gt "$VAL/SegmentationClass/syn_val_00000.png" --out "$OUT/diffusion_study" \
   > "$OUT/diffusion_study.log" 2>&1 || { tail -30 "$OUT/diffusion_study.log"; exit 1; }
 echo "summary sheet: $OUT/diffusion_study/summary.png"
-python tools/demo_table.py "$OUT" --seconds $(( $(date +%s) - start ))
+python tools/studies/demo_table.py "$OUT" --seconds $(( $(date +%s) - start ))

@@ -1,6 +1,7 @@
 """Write the synthetic VOC-layout demo dataset (see mmseg_difnet.datasets.synthetic_voc).
 
-    python tools/generate_synthetic_voc.py [--out data/synthetic_voc] [--train 200] [--val 50]
+    python tools/dataset_converters/generate_synthetic_voc.py [--out data/synthetic_voc]
+        [--train 200] [--val 50]
 """
 import argparse
 
