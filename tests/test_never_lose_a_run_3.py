@@ -344,7 +344,7 @@ def test_a_typo_in_a_decode_head_key_gets_did_you_mean(data_dir, tmp_path):
 def test_mim_train_with_an_option_without_equals_is_in_the_troubleshooting_table(tmp_path):
     """``mim train`` runs mmseg's own train script, whose option parser (mmengine's
     ``DictAction``) fails before this package is imported: the raw message cannot be
-    changed from here, so the README's troubleshooting table names it and the fix
+    changed from here, so docs/troubleshooting.md's table names it and the fix
     (tools/train.py names the option itself)."""
     env = dict(os.environ, PATH=osp.dirname(sys.executable) + os.pathsep + os.environ['PATH'])
     cfg = f'{ROOT}/configs/difnet/difnet_r18_synthetic.py'
@@ -352,7 +352,7 @@ def test_mim_train_with_an_option_without_equals_is_in_the_troubleshooting_table
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     raw = 'ValueError: not enough values to unpack (expected 2, got 1)'
     assert proc.returncode != 0 and raw in proc.stdout + proc.stderr
-    readme = open(osp.join(ROOT, 'README.md')).read()
+    readme = open(osp.join(ROOT, 'docs', 'troubleshooting.md')).read()
     assert re.search(rf'\| `{re.escape(raw)}` from `mim train` / `mim test` with `--cfg-options`'
                      r' \| an option without `=`', readme)
     proc = subprocess.run([sys.executable, f'{ROOT}/tools/train.py', cfg, '--cfg-options',

@@ -1,4 +1,4 @@
-"""Reference parity (README, "Differences from the reference implementation").
+"""Reference parity (docs/reference_differences.md).
 
 An independent re-implementation of DifNet-18 and Sim-Deeplab-18 in the reference protocol,
 written from the README's table and the paper with ``torch.nn`` only, receives the plugin's

@@ -179,7 +179,7 @@ def test_a_deeplabv2_checkpoint_starts_difnet_as_deeplabv2(tmp_path):
 
 
 def test_train_py_diagnose_flag_writes_the_records(data_dir, tmp_path):
-    """`tools/train.py CONFIG --diagnose N`, as typed in the README."""
+    """`tools/train.py CONFIG --diagnose N`, as typed in docs/diffusion_for_any_model.md."""
     cfg = tiny_cfg(data_dir, tmp_path / 'work', iters=2)
     path = str(tmp_path / 'cfg.py')
     cfg.dump(path)

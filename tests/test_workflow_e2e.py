@@ -59,7 +59,7 @@ def test_mim_train(tmp_path):
 
 @pytest.mark.slow
 def test_add_diffusion_to_a_trained_model(tmp_path):
-    """README, "Diffusion for any mmseg model", as typed: train the plain DeepLabV3+, train the
+    """docs/diffusion_for_any_model.md, as typed: train the plain DeepLabV3+, train the
     model with diffusion from its checkpoint (model.seed_checkpoint), test it per walk; on
     generated CamVid-layout frames, without the ImageNet weights."""
     from helpers import generate_camvid_like

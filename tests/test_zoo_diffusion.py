@@ -1,6 +1,7 @@
 """Diffusion on mmseg's own model-zoo configs, as a zoo user meets it (issue 28): each config
-taken from the ``mmseg::`` tree, turned into a diffusion model by the README's recipe with
-``sim_channels`` left out, built, trained one step and tested per walk."""
+taken from the ``mmseg::`` tree, turned into a diffusion model by the recipe of
+docs/diffusion_for_any_model.md with ``sim_channels`` left out, built, trained one step and
+tested per walk."""
 import os.path as osp
 
 import pytest
@@ -22,7 +23,7 @@ model = dict(
     decode_head=dict(_delete_=True, type='DiffusionHead',
                      seed_head={{{{_base_.model.decode_head}}}}))
 '''
-# the README's table "Supported segmentors and heads": one row each
+# the table "Supported segmentors and heads" of docs/diffusion_for_any_model.md: one row each
 ZOO = {
     'FCN': 'fcn/fcn_r50-d8_4xb2-40k_cityscapes-512x1024.py',
     'PSPNet': 'pspnet/pspnet_r50-d8_4xb2-40k_cityscapes-512x1024.py',

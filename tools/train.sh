@@ -2,7 +2,7 @@
 # tools/train.sh CONFIG GPUS [train.py args]: torchrun on this node, or on several through
 # NNODES, NODE_RANK, MASTER_ADDR and PORT (as mmseg's dist_train.sh). Without CUDA, GPUS is
 # the number of CPU processes (gloo). tools/torchrun.py is torchrun that relays SIGUSR1 too and
-# exits with 128 + the signal that stopped it (README, "Troubleshooting").
+# exits with 128 + the signal that stopped it (docs/troubleshooting.md).
 CONFIG=$1
 GPUS=$2
 NNODES=${NNODES:-1}

@@ -1,6 +1,6 @@
 # mmdeploy 1.3.1: a model of this package to ONNX Runtime at a fixed 240×320 (CamVid's test
 # size), mmdeploy's own segmentation_onnxruntime_static config with the shape set. See the
-# README's "Deploy" for the exporter mmdeploy gets on torch >= 2.9 and what to do about it.
+# docs/deploy.md for the exporter mmdeploy gets on torch >= 2.9 and what to do about it.
 onnx_config = dict(
     type='onnx',
     export_params=True,

@@ -5,10 +5,10 @@ _base_ = [
     '../_base_/models/deeplabv2_r50-d8.py', '../_base_/datasets/synthetic_voc.py',
     '../_base_/default_runtime.py', '../_base_/schedules/synthetic_demo.py'
 ]
-# From scratch, the reference's classifier init (README row 3: N(0, √(2/(9K))) ≈ 0.1) gives
-# logits of std ~30× the features' scale; measured at 300 iterations on the earlier demo
-# data, DeepLabV2-R18 reached 38.51 mIoU with it and 68.51 with mmseg's N(0, 0.01), so the
-# demo uses the latter for both models.
+# From scratch, the reference's classifier init (docs/reference_differences.md row 3:
+# N(0, √(2/(9K))) ≈ 0.1) gives logits of std ~30× the features' scale; measured at 300
+# iterations on the earlier demo data, DeepLabV2-R18 reached 38.51 mIoU with it and 68.51
+# with mmseg's N(0, 0.01), so the demo uses the latter for both models.
 model = dict(
     data_preprocessor=dict(size=(128, 128)),
     backbone=dict(depth=18, stem_channels=32, base_channels=32,

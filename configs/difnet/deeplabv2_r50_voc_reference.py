@@ -1,5 +1,5 @@
 # Sim-Deeplab-50 on VOC 2012 aug in the authors' exact protocol (sdujump/DifNet): every row
-# of the README's "Differences from the reference implementation" that a config can express
+# of the docs/reference_differences.md that a config can express
 # is set to the reference's value here. difnet_r50_voc_reference.py builds on this file.
 _base_ = './deeplabv2_r50_voc.py'
 norm_cfg = dict(type='BN', requires_grad=True)  # row 11: per-GPU BN (DataParallel, main.py:70)

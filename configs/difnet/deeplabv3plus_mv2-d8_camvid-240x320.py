@@ -1,5 +1,5 @@
 # mmseg's DeepLabV3+ with an ImageNet MobileNetV2 at output stride 8 on CamVid (11 classes):
-# the plain model of the refinement study (README, "Diffusion for any mmseg model"), with the
+# the plain model of the refinement study (docs/diffusion_for_any_model.md), with the
 # recipe of the CamVid study (configs/_base_/schedules/camvid_cpu_study.py). The ASPP and
 # decoder are 128 channels wide (mmseg's 512) so that it trains on a 2-core CPU: 512 took 2.6 s
 # per iteration there, 128 about 0.9 s.

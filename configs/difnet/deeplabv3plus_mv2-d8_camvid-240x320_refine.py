@@ -1,5 +1,5 @@
 # The refinement study's plain arm: the plain model continued
-# (README, "Diffusion for any mmseg model"; tools/studies/refine_study.sh): the base config for 400
+# (docs/diffusion_for_any_model.md; tools/studies/refine_study.sh): the base config for 400
 # iterations from the trained plain model, --cfg-options model.seed_checkpoint=<checkpoint>.
 # The continuation's length and recipe (a fresh SGD and poly schedule from lr 0.01, the
 # CamVid study's) were fixed before any run.

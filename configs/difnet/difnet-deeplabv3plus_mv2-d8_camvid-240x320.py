@@ -2,7 +2,7 @@
 # decode head is the seed head, a second ImageNet MobileNetV2 gives the similarity levels
 # (image + four stages, as difnet_mv2-d8.py), five walks run on the seed head's stride-4 grid.
 # Start from a trained plain model: --cfg-options model.seed_checkpoint=<its checkpoint>
-# (README, "Diffusion for any mmseg model").
+# (docs/diffusion_for_any_model.md).
 _base_ = './deeplabv3plus_mv2-d8_camvid-240x320.py'
 model = dict(
     type='DifNetEncoderDecoder',  # gives the image to the similarity levels in the neck slot

@@ -2,7 +2,7 @@
 # 512×512 crops, 20k iterations, 4 GPUs × 4) refined by DifNet's diffusion, to sit beside that
 # zoo row: its decode head is the seed head, a second ResNetV1c-50 the similarity branch, five
 # walks. From mmseg's trained checkpoint: --cfg-options model.seed_checkpoint=<zoo .pth>
-# (README, "Diffusion for any mmseg model").
+# (docs/diffusion_for_any_model.md).
 _base_ = [
     'mmseg::_base_/models/deeplabv3plus_r50-d8.py', '../_base_/models/similarity_r50-v1c.py',
     '../_base_/datasets/voc12aug_512x512.py', '../_base_/default_runtime.py',

@@ -39,7 +39,7 @@ class LoadAnnotationsChecked(LoadAnnotations):
         except Exception as e:  # the decoder's errors vary with the backend
             raise OSError(
                 f'cannot read the label file {path!r} ({type(e).__name__}: {e}). Restore it '
-                'from the dataset\'s source (README.md, "Data"), or remove its name from the '
+                'from the dataset\'s source (docs/data.md), or remove its name from the '
                 'split file.') from e
         stored = stored.squeeze()
         if stored.ndim == 3:

@@ -18,7 +18,7 @@ class RandomPad(Pad):
     ``0 .. slack - 1``, so at least one row (column) of padding stays below (right of) the
     image; a side without slack gets none. This transform draws the same way.
     Put it after ``RandomCrop`` (which leaves no side above ``size``), as mmseg's pipelines
-    put ``Pad``; README row 14.
+    put ``Pad``; docs/reference_differences.md row 14.
 
     Args:
         size (tuple[int, int]): the padded (w, h), as ``Pad``'s.

@@ -1,5 +1,5 @@
 # Copyright (c) mmseg-difnet contributors. Licensed under the Apache License 2.0.
-"""A Runner that never loses or mixes a run (README, "Troubleshooting").
+"""A Runner that never loses or mixes a run (docs/troubleshooting.md).
 
 The project's runtime base sets ``runner_type = 'DifNetRunner'``; mmseg's train script
 (``mim train``) and this package's tools build it. mmseg's test script (``mim test``) builds

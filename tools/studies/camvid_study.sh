@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The CamVid study of `make study-camvid` (README, "Results on real images"): DeepLabV2-MV2
+# The CamVid study of `make study-camvid` (docs/studies/camvid.md): DeepLabV2-MV2
 # and DifNet-MV2, both from ImageNet MobileNetV2s (`make weights`), for training seeds 0, 1, 2
 # with the schedule of configs/_base_/schedules/camvid_cpu_study.py (fixed before any
 # comparison was run). Each run trains with tools/train.py --resume (an interrupted run goes

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The multi-seed study of `make study`: the demo (tools/studies/demo.sh) for training seeds 0, 1, 2
 # on the same data, then mean ± std of DifNet vs DeepLabV2 and of DifNet's per-walk rows,
-# written to benchmarks/demo_study.json and printed as the README's table. About 30 minutes
+# written to benchmarks/demo_study.json and printed as the table of docs/studies/demo.md. About 30 minutes
 # on 2 CPU cores.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

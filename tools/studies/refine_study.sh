@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The refinement study of `make study-refine` (README, "Diffusion for any mmseg model"):
+# The refinement study of `make study-refine` (docs/diffusion_for_any_model.md):
 # 1. the plain DeepLabV3+-MV2 trained once (seed 0, configs/difnet/
 #    deeplabv3plus_mv2-d8_camvid-240x320.py, 1,000 iterations from ImageNet), with every core;
 # 2. from its checkpoint, 400 more iterations for seeds 0, 1, 2 with the plain model

@@ -1,6 +1,6 @@
 """Tables and JSON of the refinement study (tools/studies/refine_study.sh): DeepLabV3+-MV2 continued
 with and without diffusion from one trained plain model, with the verdict of the criterion
-stated before the runs (README, "Diffusion for any mmseg model").
+stated before the runs (docs/diffusion_for_any_model.md).
 
     python tools/studies/refine_table.py work_dirs/refine_study
         [--json benchmarks/refine_study.json]
@@ -28,7 +28,8 @@ CRITERION = (
 MODELS_V2 = (('DeepLabV3+-MV2, continued', 'plain'),
              ('DeepLabV3+-MV2 + diffusion, refinement mode', 'gate'))
 CRITERION_V2 = (
-    'Fixed before the runs (2026-11-30, README "Round two"). Training seeds 0, 1, 2 of the '
+    'Fixed before the runs (2026-11-30, docs/studies/refinement.md, "Round two"). '
+    'Training seeds 0, 1, 2 of the '
     '400-iteration continuation from one trained DeepLabV3+-MV2; for each seed the paired '
     'difference d = refinement-mode arm - plain arm (same seed, same data order). (1) The '
     'refinement mode helps if the mean d in test mIoU exceeds twice its standard error '

@@ -6,7 +6,7 @@ SEEDS=${SEEDS:-0 1 2}
 JOBS=${JOBS:-2}
 THREADS=${THREADS:-1}
 CAMVID_ROOT=${CAMVID_ROOT:-../shared/data/camvid}
-[ -d "$CAMVID_ROOT/testannot" ] || { echo "CamVid is not at $CAMVID_ROOT (CAMVID_ROOT): see README.md, \"Data\"." >&2; exit 1; }
+[ -d "$CAMVID_ROOT/testannot" ] || { echo "CamVid is not at $CAMVID_ROOT (CAMVID_ROOT): see docs/data.md." >&2; exit 1; }
 mkdir -p "$OUT"
 start=$(date +%s)
 

@@ -1,9 +1,9 @@
-# CamVid in SegNet's split (CamVidDataset: 11 classes, void ignored; README, "Data"): train on
+# CamVid in SegNet's split (CamVidDataset: 11 classes, void ignored; docs/data.md): train on
 # train (367 frames), develop on val (101), report on test (233). Frames are 480×360; here
-# they are resized to 320×240 (2/3), a scale chosen for a 2-core CPU study (README, "Results
-# on real images"): the diffusion grid at output stride 8 is then 40×30. Training: the DifNet
-# paper's augmentation (Sec. 5.1: random scale 0.5-1.4, random crop, flip, black padding),
-# crops of 192×192. Validation and test on whole frames at 320×240; mmseg resizes the
+# they are resized to 320×240 (2/3), a scale chosen for a 2-core CPU study
+# (docs/studies/camvid.md): the diffusion grid at output stride 8 is then 40×30. Training: the
+# DifNet paper's augmentation (Sec. 5.1: random scale 0.5-1.4, random crop, flip, black
+# padding), crops of 192×192. Validation and test on whole frames at 320×240; mmseg resizes the
 # prediction back to 480×360, so every metric is on the original label grid.
 dataset_type = 'CamVidDataset'
 data_root = 'data/camvid'

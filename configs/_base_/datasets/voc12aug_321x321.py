@@ -3,8 +3,9 @@
 # random scale in {0.5, 0.6, ..., 1.4}, random crop / pad to 321×321, horizontal flip;
 # validation on whole images without resizing, padded black and centred to 505×505 by the
 # model's DifNetDataPreProcessor. Crops are padded at the bottom right (the reference pads at
-# a random offset, README row 14: RandomPad) with label 255, ignored (row 5; the reference pads
-# the label with 0 = background, supervised: pad_val=dict(img=0, seg=0)).
+# a random offset, docs/reference_differences.md row 14: RandomPad) with label 255, ignored
+# (row 5; the reference pads the label with 0 = background, supervised:
+# pad_val=dict(img=0, seg=0)).
 _base_ = 'mmseg::_base_/datasets/pascal_voc12_aug.py'
 data_root = 'data/VOCdevkit/VOC2012'
 crop_size = (321, 321)

@@ -1,6 +1,6 @@
 # "Sim-Deeplab" of the DifNet paper: DeepLabV2 reduced to atrous ResNet + ASPP-v2
 # (no multi-scale input, no CRF, no COCO). Each default that departs from the authors' code
-# is a row of the README's "Differences from the reference implementation", and its
+# is a row of the docs/reference_differences.md, and its
 # switch is named here; configs/difnet/*_reference_*.py set them all.
 norm_cfg = dict(type='SyncBN', requires_grad=True)  # row 11; reference: dict(type='BN')
 data_preprocessor = dict(

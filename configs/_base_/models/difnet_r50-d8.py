@@ -1,6 +1,6 @@
 # DifNet-50 (Jiang et al., NeurIPS 2018): the Sim-Deeplab-50 seed branch, a second
-# ImageNet-pretrained ResNet-50 as the similarity branch and five random walks (README,
-# "Architecture").
+# ImageNet-pretrained ResNet-50 as the similarity branch and five random walks
+# (docs/architecture.md).
 _base_ = './deeplabv2_r50-d8.py'
 model = dict(
     type='DifNetEncoderDecoder',  # gives the image to the similarity branch in the neck slot

@@ -1,4 +1,4 @@
-# The schedule of the CamVid study on a 2-core CPU (README, "Results on real images"; fixed
+# The schedule of the CamVid study on a 2-core CPU (docs/studies/camvid.md; fixed
 # before any comparison was run): the demo's (the paper's optimiser and poly policy, Sec. 5.1,
 # with mmseg's lr 0.01, batch 4) for 1,000 iterations from ImageNet MobileNetV2s. One
 # validation (val) at the end; a checkpoint every 100 iterations, so an interrupted run
