@@ -8,7 +8,7 @@ import subprocess
 
 from helpers import ROOT
 
-PATH = re.compile(r'\b((?:tools|configs)/[\w./{},-]+\.(?:py|sh|yaml))')
+PATH = re.compile(r'(?<![\w/.-])((?:tools|configs)/[\w./{},-]+\.(?:py|sh|yaml))')
 SECTION = re.compile(r'README(?:\.md)?(?:\'s|,)\s+\\?"([^"\\]+)\\?"')
 
 
@@ -57,7 +57,7 @@ def test_every_pointer_to_a_readme_section_names_a_heading():
     assert not bad, bad
 
 
-DOC = re.compile(r'\b(docs/[\w./-]+\.(?:md|png))')
+DOC = re.compile(r'(?<![\w/.-])(docs/[\w./-]+\.(?:md|png))')
 
 
 def test_every_document_the_code_and_the_documents_point_to_exists():
