@@ -88,8 +88,8 @@ def metadata(cfg, checkpoint: Optional[str], wrapper: ExportWrapper, exporter: s
     meta = dataset_meta(cfg)
     sha = None
     if checkpoint and osp.isfile(checkpoint):
-        with open(checkpoint, 'rb') as f:
-            sha = hashlib.sha256(f.read()).hexdigest()
+        with open(checkpoint, 'rb') as f:  # streamed: a checkpoint may be large
+            sha = hashlib.file_digest(f, 'sha256').hexdigest()
     info = dict(
         input='image: float32 (B, 3, H, W), RGB, 0..255 (uint8 values as float)',
         output=('logits: float32 (B, K, H, W)' if wrapper.output == 'logits'
