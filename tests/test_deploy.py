@@ -23,6 +23,7 @@ from mmseg_difnet.utils import exporting
 
 TOOL = osp.join(ROOT, 'tools', 'deployment', 'pytorch2onnx.py')
 sys.path.insert(0, osp.dirname(TOOL))
+from parity_table import SIZES, nonzero_bn_checkpoint  # noqa: E402
 from pytorch2onnx import build as build_model  # noqa: E402
 
 from mmseg_difnet.deployment import ExportWrapper  # noqa: E402
@@ -68,25 +69,6 @@ def test_the_input_checks_step_aside_while_exporting():
     assert program.module()(torch.ones(1, 3, 8, 8)).sum() == 2 * 3 * 64
 
 
-def nonzero_bn_checkpoint(config: str, path: str, size=(96, 128)) -> str:
-    """The config's model with every BN γ in U(0.5, 1.5), β in U(-0.2, 0.2) and running
-    statistics from three training-mode passes: logits of a trained model's scale."""
-    _, model = build_model(config, 'none')
-    g = torch.Generator().manual_seed(0)
-    for m in model.modules():
-        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
-            m.weight.data = torch.rand(m.weight.shape, generator=g) + 0.5
-            m.bias.data = (torch.rand(m.bias.shape, generator=g) - 0.5) * 0.4
-            m.momentum = None  # a cumulative average over the passes
-            m.reset_running_stats()
-    model.train()
-    with torch.no_grad():
-        for _ in range(3):
-            model((torch.rand(2, 3, *size, generator=g) * 255 - 120) / 58, mode='tensor')
-    torch.save({'state_dict': model.eval().state_dict(), 'meta': {}}, path)
-    return path
-
-
 def export(tmp_path, config, *args):
     ckpt = nonzero_bn_checkpoint(osp.join(ROOT, 'configs', 'difnet', config),
                                  str(tmp_path / 'model.pth'))
@@ -102,9 +84,6 @@ def reference(config, ckpt, image):
     _, model = build_model(osp.join(ROOT, 'configs', 'difnet', config), ckpt)
     with torch.no_grad():
         return ExportWrapper(model, 'logits')(torch.from_numpy(image)).numpy()
-
-
-SIZES = [(96, 128), (100, 130), (90, 121)]  # multiples of 8, and not
 
 
 @pytest.mark.slow

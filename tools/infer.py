@@ -29,7 +29,7 @@ from PIL import Image
 
 from mmseg_difnet.datasets import imread_checked
 from mmseg_difnet.engine.config_check_hook import load_fitting_checkpoint
-from mmseg_difnet.utils import sync_bn_to_bn, walk_progress
+from mmseg_difnet.utils import for_one_process, walk_progress
 from mmseg_difnet.visualization import diffusion_study as ds
 
 
@@ -75,12 +75,7 @@ def main(argv=None):
         except (ValueError, FileNotFoundError) as e:
             fail(str(e))
         return write(args, image, pred, np.asarray(palette, dtype=np.uint8))
-    sync_bn_to_bn(cfg)  # one image, one process
-    for key in ('backbone', 'neck'):  # the checkpoint holds every weight: download nothing
-        bb = cfg.model.get(key)
-        if bb is not None:
-            bb.get('backbone', bb).init_cfg = None
-    model = init_model(cfg, device=args.device)
+    model = init_model(for_one_process(cfg), device=args.device)
     if args.sheet and not hasattr(model.decode_head, 'trace'):
         fail(f'--sheet: {args.config} has a {type(model.decode_head).__name__}, not a diffusion '
              'head (DifNetHead or DiffusionHead): there is no diffusion to show. Drop --sheet, '

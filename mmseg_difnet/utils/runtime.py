@@ -52,6 +52,17 @@ def sync_bn_to_bn(cfg: Config) -> int:
     return n
 
 
+def for_one_process(cfg: Config) -> Config:
+    """``cfg`` for inference in one process from a checkpoint that holds every weight: SyncBN
+    as BN, and no pretrained weights fetched for the backbones (their ``init_cfg`` dropped)."""
+    sync_bn_to_bn(cfg)
+    for key in ('backbone', 'neck'):
+        bb = cfg.model.get(key)
+        if bb is not None:
+            bb.get('backbone', bb).init_cfg = None
+    return cfg
+
+
 def prepare_for_device(cfg: Config, launcher: str) -> None:
     """Let a GPU config (SyncBN, NCCL, DDP with device ids) run on a machine without CUDA.
 

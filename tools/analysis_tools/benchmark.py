@@ -40,7 +40,7 @@ from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
 import mmseg_difnet  # noqa: F401  (registers the modules)
-from mmseg_difnet.utils import sync_bn_to_bn
+from mmseg_difnet.utils import for_one_process
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = osp.join(ROOT, 'configs', 'difnet')
@@ -48,13 +48,7 @@ CONFIGS = osp.join(ROOT, 'configs', 'difnet')
 
 def model_cfg(name):
     """The model of a config, with BN for one process and no pretrained download."""
-    cfg = Config.fromfile(osp.join(CONFIGS, name))
-    sync_bn_to_bn(cfg)
-    for key in ('backbone', 'neck'):
-        if key in cfg.model:
-            bb = cfg.model[key].get('backbone', cfg.model[key])
-            bb.init_cfg = None
-    return cfg.model
+    return for_one_process(Config.fromfile(osp.join(CONFIGS, name))).model
 
 
 def sync(device: torch.device) -> None:

@@ -23,19 +23,14 @@ from mmseg.apis import init_model
 
 from mmseg_difnet.deployment import ExportWrapper, export_onnx, metadata
 from mmseg_difnet.engine.config_check_hook import load_fitting_checkpoint
-from mmseg_difnet.utils import CfgOptionsAction, sync_bn_to_bn
+from mmseg_difnet.utils import CfgOptionsAction, for_one_process
 
 
 def build(config: str, checkpoint: str, cfg_options=None):
     cfg = Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
-    sync_bn_to_bn(cfg)  # one process, CPU
-    for key in ('backbone', 'neck'):  # the checkpoint holds every weight: download nothing
-        bb = cfg.model.get(key)
-        if bb is not None:
-            bb.get('backbone', bb).init_cfg = None
-    model = init_model(cfg, device='cpu')
+    model = init_model(for_one_process(cfg), device='cpu')
     if checkpoint != 'none':
         load_fitting_checkpoint(model, checkpoint)
     return cfg, model.eval()
