@@ -417,3 +417,87 @@ def test_random_pad_places_the_crop_as_the_reference_draws():
     assert set(np.unique(out['gt_seg_map'])) - set(np.unique(seg)) == {255}
     with pytest.raises(ValueError, match=r'got an image of 12×5 .*RandomCrop'):
         TRANSFORMS.build(dict(type='RandomPad', size=(11, 10)))(dict(img=img, img_path='a'))
+
+
+# ---- one training step (the reference's main.py:73-76, 93-107) --------------------------------
+def test_one_training_step_equals_the_reference():
+    """Loss, every parameter's gradient and the weights after one SGD step of DifNet-18 in the
+    reference protocol equal the authors' training step: one parameter group with weight decay
+    on every parameter (main.py:74), lr 2.5e-4 × 10 by its LambdaLR with poly 0.9 (main.py:75,
+    main.sh), the logits resized bilinearly to the input (main.py:98) and SegLoss(255), a
+    cross-entropy averaged over the labelled pixels (basic_function.py:57-66)."""
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import PARAM_SCHEDULERS
+    from mmengine.structures import PixelData
+    torch.manual_seed(0)
+    cfg = Config.fromfile(osp.join(CFG, 'difnet_r50_voc_reference.py'))
+    plugin = build(reference_protocol_cfg('difnet_r50_voc_reference.py'))
+    randomise(plugin)
+    with torch.no_grad():  # soft P_t (logits of order 1), so a gradient reaches Ψ and the
+        for walk in plugin.decode_head.walks:  # similarity branch: theirs are compared too
+            walk.psi.bn.weight.mul_(0.1)
+    ref = RefDifNet18(K)
+    load_plugin_weights(ref, plugin)
+    plugin.train(), ref.train()
+    g = torch.Generator().manual_seed(3)
+    img = torch.randn(2, 3, 65, 65, generator=g)  # already normalised: both see these values
+    gt = torch.randint(0, K, (2, 65, 65), generator=g)
+    gt[:, :3] = 255  # unlabelled rows
+    samples = []
+    for label in gt:
+        sample = SegDataSample(metainfo=dict(img_shape=(65, 65), pad_shape=(65, 65),
+                                             ori_shape=(65, 65)))
+        sample.gt_sem_seg = PixelData(data=label[None])
+        samples.append(sample)
+    # the plugin: mmengine's optimiser wrapper and poly scheduler from the config
+    wrapper = build_optim_wrapper(plugin, cfg.optim_wrapper)
+    assert len(wrapper.optimizer.param_groups) == 1
+    sched = [PARAM_SCHEDULERS.build(dict(s, _scope_='mmengine'),
+                                    default_args=dict(optimizer=wrapper.optimizer))
+             for s in cfg.param_scheduler]
+    assert len(sched) == 1
+    start = {k: p.detach().clone() for k, p in plugin.named_parameters()}
+    losses = plugin.loss(img, samples)
+    loss, _ = plugin.parse_losses(losses)
+    wrapper.backward(loss)  # update_params, with the gradients kept to compare
+    plugin_grads = {k: p.grad.clone() for k, p in plugin.named_parameters()}
+    wrapper.step()
+    # the reference, as main.py writes its step
+    max_step = cfg.param_scheduler[0]['end']
+    opt = torch.optim.SGD(ref.parameters(), lr=2.5e-4, momentum=0.9, weight_decay=5e-4)
+    lr_ref = torch.optim.lr_scheduler.LambdaLR(
+        opt, lr_lambda=lambda step: 10 * ((1.0 - float(step) / max_step) ** 0.9))
+    pred = ref(img)[3][-1]
+    pred_up = F.interpolate(pred, size=(65, 65), mode='bilinear', align_corners=False)
+    ref_loss = nn.CrossEntropyLoss(ignore_index=255)(pred_up, gt)
+    with pytest.warns(UserWarning, match=r'before `optimizer\.step\(\)`'):
+        lr_ref.step()  # main.py:104: before optimizer.step(), so step 1 uses λ(1)
+    opt.zero_grad()
+    ref_loss.backward()
+    grads = {k: p.grad.clone() for k, p in ref.named_parameters()}
+    opt.step()
+    torch.testing.assert_close(loss, ref_loss, rtol=1e-5, atol=1e-6)
+    # the learning rates: the plugin's first step λ(0), the reference's λ(1) (row 16)
+    assert wrapper.get_lr()['lr'][0] == pytest.approx(2.5e-3, rel=1e-12)
+    assert opt.param_groups[0]['lr'] == pytest.approx(2.5e-3 * (1 - 1 / max_step) ** 0.9)
+    params = dict(plugin.named_parameters())
+    lr_r = opt.param_groups[0]['lr']
+    for key, p_ref in ref.named_parameters():
+        pk = plugin_key(key)
+        flip = -1.0 if key.endswith(('alpha', '.b')) else 1.0  # μ = σ(−α) = σ(mu_logit)
+        p = params[pk]
+        g_p = flip * plugin_grads[pk].reshape(p_ref.shape)
+        # float32 through two ResNets in train-mode BN: 1e-4 of the tensor's largest entry
+        # (the Ψ convs' biases, which BN cancels, have a gradient of rounding noise only)
+        scale = float(grads[key].abs().max())
+        assert float((g_p - grads[key]).abs().max()) <= 1e-4 * scale + 1e-7, key
+        if key.startswith(('dif.', 'walks.')) and key.endswith('weight'):
+            assert scale > 1e-5, key  # the similarity branch learns in this step
+        w0 = flip * start[pk].reshape(p_ref.shape)  # both started here
+        # SGD's first step (momentum buffer = g + wd·w): w0 − lr (g + wd·w0), each with its lr
+        torch.testing.assert_close(flip * p.detach().reshape(p_ref.shape),
+                                   w0 - 2.5e-3 * (g_p + 5e-4 * w0), msg=key)
+        torch.testing.assert_close(p_ref.detach(), w0 - lr_r * (grads[key] + 5e-4 * w0),
+                                   msg=key)
+        assert float((flip * p.detach().reshape(p_ref.shape) - p_ref.detach()).abs().max()) \
+            <= 1e-5 * float(w0.abs().max()) + 1e-7, key  # the two steps' weights

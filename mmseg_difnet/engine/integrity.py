@@ -189,14 +189,39 @@ def checkpoints_newest_first(work_dir: str) -> List[str]:
     return [p for _, p in sorted(found, reverse=True)]
 
 
+def _step(path: str) -> Optional[int]:
+    m = _CKPT.match(osp.basename(path))
+    return int(m.group(1)) if m else None
+
+
 def newest_valid_checkpoint(work_dir: str, log) -> Optional[str]:
-    """The newest checkpoint of ``work_dir`` that loads and passes its sidecar and record;
-    the others are named and skipped."""
-    last = osp.join(work_dir, 'last_checkpoint')
-    if osp.isfile(last) and not open(last).read().strip():
-        log(f'{last} is empty (a run stopped while writing it): looking for the newest '
+    """The checkpoint a resume continues: the one ``last_checkpoint`` names (the run that
+    wrote last, as mmengine's own resume), verified; when it is unusable, the newest valid
+    checkpoint before it (saying so), and only without a ``last_checkpoint`` the newest
+    valid one of the work dir. A checkpoint of a higher iteration than ``last_checkpoint``'s
+    is another, earlier run's: it is named and never taken."""
+    last_file = osp.join(work_dir, 'last_checkpoint')
+    named = open(last_file).read().strip() if osp.isfile(last_file) else None
+    if named == '':
+        log(f'{last_file} is empty (a run stopped while writing it): looking for the newest '
             'valid checkpoint in the work dir instead.')
-    for path in checkpoints_newest_first(work_dir):
+    candidates = checkpoints_newest_first(work_dir)
+    if named:
+        named = named if osp.isabs(named) or osp.isfile(named) else osp.join(work_dir, named)
+        limit = _step(named)
+        later = [p for p in candidates if limit is not None and (_step(p) or 0) > limit]
+        if later:
+            log(f'{last_file} names {named}; {len(later)} checkpoint(s) of later iterations '
+                f'({", ".join(osp.basename(p) for p in later[:3])}) are another run\'s in the '
+                'same work dir and are not resumed.')
+        try:
+            verify_checkpoint(named)
+            return named
+        except Exception as e:  # noqa: BLE001  (named, then the run's earlier ones)
+            log(f'skipping {named}: it cannot be used ({type(e).__name__}: {e}); it is the '
+                f'one {last_file} names, so the newest valid checkpoint before it is taken.')
+        candidates = [p for p in candidates if p not in later and p != named]
+    for path in candidates:
         try:
             verify_checkpoint(path)
             return path

@@ -24,7 +24,9 @@ class StopOnInvalidLossHook(Hook):
             f'{good or "none saved yet"}. Lower the learning rate '
             '(optim_wrapper.optimizer.lr), add gradient clipping '
             '(optim_wrapper.clip_grad=dict(max_norm=...)), or check the data, then resume '
-            'with --resume.')
+            'with --resume: e.g. tools/train.py CONFIG --work-dir WORK_DIR --resume '
+            '--cfg-options optim_wrapper.optimizer.lr=<lower> (a resume takes the config\'s '
+            'learning rate and logs both values).')
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
         loss = (outputs or {}).get('loss')

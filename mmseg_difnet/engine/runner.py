@@ -39,6 +39,7 @@ import signal
 import socket
 import threading
 import time
+from collections import deque
 from typing import List, Optional
 
 import torch
@@ -50,7 +51,7 @@ from mmseg.registry import HOOKS, RUNNERS
 
 from ..models.checked_encoder_decoder import CheckpointMisfit
 from .config_check_hook import check_checkpoint_fits, check_hook_arguments
-from .integrity import add_record, newest_valid_checkpoint, sha256_of
+from .integrity import add_record, checkpoints_newest_first, newest_valid_checkpoint, sha256_of
 
 SAFETY_HOOKS = ('ConfigCheckHook', 'StopOnInvalidLossHook', 'SyncBuffersFromRank0Hook',
                 'SaveOnSignalHook')
@@ -138,14 +139,15 @@ class SafeCheckpointHook(CheckpointHook):
             self.max_keep_ckpts = keep
         if keep <= 0:
             return
-        if not self.keep_ckpt_ids or self.keep_ckpt_ids[-1] != step:
-            self.keep_ckpt_ids.append(step)
-        while len(self.keep_ckpt_ids) > keep:
-            old = self.keep_ckpt_ids.popleft()
+        # mmengine keeps the ids in a deque(maxlen=keep), which drops the oldest id on append
+        # without removing its file: count in a list, then remove what falls out
+        ids = [i for i in self.keep_ckpt_ids if i != step] + [step]
+        for old in ids[:-keep]:
             path = self.file_backend.join_path(self.out_dir, self.filename_tmpl.format(old))
             for p in (path, path + '.sha256'):
                 if is_main_process() and osp.isfile(p):
                     os.remove(p)
+        self.keep_ckpt_ids = deque(ids[-keep:], maxlen=keep)
         runner.message_hub.update_info('keep_ckpt_ids', list(self.keep_ckpt_ids))
 
 
@@ -218,6 +220,14 @@ class DifNetRunner(Runner):
         """mmengine's copy of the config into the work dir, unless a training runs there:
         its copy is the record of that run (this run's copy goes to its log dir only)."""
         holder = self._work_dir_holder() if is_main_process() else None
+        name = osp.basename(self.cfg.filename) if self.cfg.filename else f'{self.timestamp}.py'
+        if holder is None and self._resume and osp.isfile(osp.join(self.work_dir, name)):
+            # a resume may yet be refused (another model, schedule, batch): the work dir's
+            # copy is replaced only once it succeeded (resume()); till then the log dir's
+            self._config_copy_deferred = True
+            os.makedirs(self.log_dir, exist_ok=True)
+            self.cfg.dump(osp.join(self.log_dir, name))
+            return None
         if holder is None:
             return super().dump_config()
         self.logger.warning(
@@ -259,6 +269,16 @@ class DifNetRunner(Runner):
 
     def train(self):
         self._lock_work_dir()
+        if not self._resume and is_main_process():
+            found = checkpoints_newest_first(self.work_dir)
+            if found:  # a new run would mix its checkpoints with these, and --resume later
+                self.logger.warning(  # would not know which run to continue
+                    f'the work dir {self.work_dir!r} holds checkpoints of another run '
+                    f'({", ".join(osp.basename(p) for p in found[:3])}'
+                    f'{", ..." if len(found) > 3 else ""}): this new run writes beside them '
+                    'and last_checkpoint will name its own. To continue that run instead, '
+                    'stop this one and add --resume; to keep the runs apart, give this one '
+                    'another --work-dir.')
         try:
             return super().train()
         finally:  # ended, normally or not: the work dir is free again
@@ -319,8 +339,14 @@ class DifNetRunner(Runner):
         if path is None:
             self.logger.info(f'resume: no valid checkpoint in {self.work_dir}; training '
                              'starts from the beginning.')
+            self._dump_deferred_config()
             return super().load_or_resume()
-        self.logger.info(f'resume: the newest valid checkpoint is {path}.')
+        last = osp.join(self.work_dir, 'last_checkpoint')
+        named = open(last).read().strip() if osp.isfile(last) else ''
+        if named and osp.abspath(osp.join(self.work_dir, named)) == osp.abspath(path):
+            self.logger.info(f'resume: continuing from {path}, which {last} names.')
+        else:
+            self.logger.info(f'resume: the newest valid checkpoint is {path}.')
         self._load_from = path
         return super().load_or_resume()
 
@@ -328,6 +354,9 @@ class DifNetRunner(Runner):
         model = self.model.module if is_model_wrapper(self.model) else self.model
         check_checkpoint_fits(filename, model, resume=True)  # before the optimizer state
         planned = [self._planned_end(s) for s in self._flat_schedulers()]
+        optimizer = getattr(self.optim_wrapper, 'optimizer', None)
+        config_lrs = ([g.get('initial_lr', g['lr']) for g in optimizer.param_groups]
+                      if optimizer is not None else None)
         super().resume(filename, *args, **kwargs)
         self._check_images_per_step(filename)
         for i, (scheduler, end) in enumerate(zip(self._flat_schedulers(), planned)):
@@ -339,6 +368,41 @@ class DifNetRunner(Runner):
                     'PolyLR, after it). Resume with the original train_cfg.max_iters and '
                     'param_scheduler, or start a new run from this checkpoint with the new '
                     'schedule: --cfg-options load_from=<checkpoint> without --resume.')
+        if config_lrs is not None:
+            self._apply_config_lr(optimizer, config_lrs, filename)
+        self._dump_deferred_config()  # the resume is accepted: the work dir's copy is this
+
+    def _dump_deferred_config(self) -> None:
+        if getattr(self, '_config_copy_deferred', False):
+            self._config_copy_deferred = False
+            super().dump_config()
+
+    def _apply_config_lr(self, optimizer, config_lrs: List[float], filename: str) -> None:
+        """A resume with another learning rate in the config (e.g. lowered after a NaN stop)
+        takes it: mmengine would restore the checkpoint's. Each group's base lr, its current
+        lr and the schedulers' base values are scaled by config / checkpoint, so the schedule
+        goes on from the resumed iteration at the new scale; both values are logged."""
+        groups = optimizer.param_groups
+        ckpt_lrs = [g.get('initial_lr', g['lr']) for g in groups]
+        ratios = [c / k if k else 1.0 for c, k in zip(config_lrs, ckpt_lrs)]
+        if len(ckpt_lrs) != len(config_lrs) or all(abs(r - 1) < 1e-9 for r in ratios):
+            return
+        before = groups[0]['lr']
+        for g, r in zip(groups, ratios):
+            g['lr'] *= r
+            if 'initial_lr' in g:
+                g['initial_lr'] *= r
+        for scheduler in self._flat_schedulers():
+            if getattr(scheduler, 'param_name', None) == 'lr' and hasattr(scheduler,
+                                                                         'base_values'):
+                scheduler.base_values = [v * r for v, r in zip(scheduler.base_values, ratios)]
+                if hasattr(scheduler, '_last_value'):
+                    scheduler._last_value = [g['lr'] for g in groups]
+        self.logger.warning(
+            f'resume: the config\'s learning rate {config_lrs[0]:g} replaces the base '
+            f'learning rate {ckpt_lrs[0]:g} of {filename!r}: the schedule goes on from '
+            f'iteration {self.iter} at lr {groups[0]["lr"]:g} (it would have been '
+            f'{before:g}). Resume with the original optim_wrapper.optimizer.lr to keep it.')
 
     def load_checkpoint(self, filename: str, *args, **kwargs):
         try:

@@ -19,6 +19,7 @@ from mmseg.registry import DATASETS, HOOKS
 from torch import Tensor
 
 from ..models.diffusion_head import DiffusionHead
+from ..models.label_affinity import grid_labels, similarity_stats, similarity_summary
 
 # Parameter groups, first match wins: (group, test on the parameter's name).
 GROUPS = (
@@ -198,6 +199,14 @@ class WalkDiagnosticsHook(Hook):
                 if first:
                     self.P0 = [P.clone() for P in Ps]
                 stats = [transition_stats(P, P0) for P, P0 in zip(Ps, self.P0)]
+                lab = grid_labels(labels, tuple(tr.s.shape[2:]))  # (B, N)
+                names_k = [str(k) for k in range(head.num_classes)]
+                for st, psi in zip(stats, tr.psi):  # the similarity score of each P_t
+                    sim = similarity_summary(similarity_stats(
+                        psi, lab, head.num_classes, head.ignore_index), names_k)
+                    st.update(same_class=sim['same'], chance=sim['chance'], lift=sim['lift'],
+                              self_mass=sim['self'],
+                              same_class_per_class=[sim[f'same.{k}'] for k in names_k])
                 x = resize(tr.x, size=tr.out.shape[2:], mode='bilinear',
                            align_corners=head.align_corners)
                 changed = float((x.argmax(1) != tr.out.argmax(1)).float().mean())

@@ -12,7 +12,10 @@ from mmseg.evaluation import IoUMetric
 from mmseg.registry import METRICS
 from torch import Tensor
 
+from ..models.label_affinity import similarity_summary
+
 STAGE_PREFIX = 'pred_stage_'  # data-sample fields written by DifNetEncoderDecoder
+SIMILARITY = 'similarity'  # key of the similarity score's sums among a result's extras
 
 
 def _stage_order(name: str):
@@ -47,6 +50,10 @@ class PerWalkIoUMetric(IoUMetric):
       Kohli et al. 2009 and DeepLab), as ``mIoU_band{r}`` and, per stage, ``mIoU_{stage}_band{r}``.
       Measured on the label's own grid (the original image size in mmseg's test pipelines).
     - ``classwise``: the IoU of each class as ``IoU.{class}`` (mmseg only logs them).
+    - The similarity score of every P_t (docs/studies/similarity.md), where the model wrote
+      ``similarity_stats`` (per_walk with labels): ``sim_same_P{t}`` (mass to other nodes of
+      the node's class), ``sim_chance_P{t}``, ``sim_lift_P{t}``, ``sim_self_P{t}`` and
+      ``sim_same_P{t}.{class}``.
 
     Without these it is exactly mmseg's ``IoUMetric``, so the project's dataset bases use it.
 
@@ -90,8 +97,32 @@ class PerWalkIoUMetric(IoUMetric):
                                              band_label)
                 for name, pred in stages.items():
                     extra[(name, r)] = self._areas(pred, band_label)
+            if 'similarity_stats' in sample:  # (T, K, 4) sums, from the model's per_walk
+                extra[SIMILARITY] = sample['similarity_stats'].cpu()
             if extra:
                 self.results[before + i] = (*self.results[before + i], extra)
+
+    def _similarity(self, stats: Tensor) -> Dict[str, float]:
+        """The similarity score of every P_t (T, K, 4 sums over the frames) as metrics
+        ``sim_same_P<t>``, ``sim_chance_P<t>``, ``sim_lift_P<t>``, ``sim_self_P<t>`` and
+        ``sim_same_P<t>.<class>``, and its table in the log."""
+        classes = self.dataset_meta['classes']
+        metrics: Dict[str, float] = {}
+        rows = []
+        for t, st in enumerate(stats):
+            summary = similarity_summary(st, classes)
+            for key, value in summary.items():
+                head, _, cls = key.partition('.')
+                metrics[f'sim_{head}_P{t + 1}' + (f'.{cls}' if cls else '')] = round(value, 4)
+            rows.append(f'| P_{t + 1} | ' + ' | '.join(
+                f'{summary[k]:.3f}' for k in ('same', 'chance', 'lift', 'self')) + ' | '
+                + ' | '.join(f'{summary["same." + c]:.2f}' for c in classes) + ' |')
+        print_log('similarity score of every P_t (mass to other nodes of the node\'s class, '
+                  'its chance level, lift, self mass P_ii; then the same-class mass per class)'
+                  '\n' + '\n'.join([
+                      '| P | same | chance | lift | self | ' + ' | '.join(classes) + ' |',
+                      '|---|' + '---:|' * (4 + len(classes)), *rows]), logger='current')
+        return metrics
 
     def _miou(self, areas: Sequence[Tensor]) -> Tuple[float, np.ndarray]:
         iou = self.total_area_to_metrics(*areas, ['mIoU'], self.nan_to_num)['IoU']
@@ -104,8 +135,10 @@ class PerWalkIoUMetric(IoUMetric):
             for name, v in zip(self.dataset_meta['classes'], iou):
                 metrics[f'IoU.{name}'] = float(np.round(v * 100, 2))
         keys = results[0][4].keys() if results and all(len(r) > 4 for r in results) else ()
+        if SIMILARITY in keys:
+            metrics.update(self._similarity(sum(r[4][SIMILARITY] for r in results)))
         table: Dict[str, Dict[int, float]] = {}
-        for name, r in keys:
+        for name, r in (k for k in keys if k != SIMILARITY):
             value, _ = self._miou([sum(res[4][(name, r)][j] for res in results)
                                    for j in range(4)])
             key = 'mIoU' + (f'_{name}' if name else '') + (f'_band{r}' if r else '')

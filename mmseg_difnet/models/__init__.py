@@ -4,12 +4,14 @@ from .deeplabv2_head import DeepLabV2Head
 from .diffusion_head import DiffusionHead, DiffusionTrace
 from .difnet_encoder_decoder import DifNetEncoderDecoder
 from .difnet_head import DifNetHead
+from .label_affinity import AffinityLoss
 from .random_walk import RandomWalk
 from .resnet import DifNetResNet
 from .seed_checkpoint import map_plain_checkpoint
 from .shared_similarity import SharedSimilarity
 from .similarity_backbone import SimilarityBackbone
 
-__all__ = ['CheckedEncoderDecoder', 'DeepLabV2Head', 'DifNetDataPreProcessor', 'DiffusionHead',
-           'DiffusionTrace', 'DifNetEncoderDecoder', 'DifNetHead', 'DifNetResNet',
-           'RandomWalk', 'SharedSimilarity', 'SimilarityBackbone', 'map_plain_checkpoint']
+__all__ = ['AffinityLoss', 'CheckedEncoderDecoder', 'DeepLabV2Head', 'DifNetDataPreProcessor',
+           'DiffusionHead', 'DiffusionTrace', 'DifNetEncoderDecoder', 'DifNetHead',
+           'DifNetResNet', 'RandomWalk', 'SharedSimilarity', 'SimilarityBackbone',
+           'map_plain_checkpoint']

@@ -18,6 +18,7 @@ from mmseg.registry import MODELS
 from mmseg.utils import ConfigType
 from torch import Tensor
 
+from .label_affinity import grid_labels, similarity_stats
 from .random_walk import build_reference_norm, transition_matrix
 
 # Arguments of BaseDecodeHead that the outer head takes from its seed head when not given:
@@ -52,6 +53,7 @@ class DiffusionTrace(NamedTuple):
     s: Tensor  # seed M·x on the diffusion grid (B, K, h·g, w·g)
     y: List[Tensor]  # y_1 .. y_T, each (B, K, h·g, w·g)
     out: Tensor  # the head's output (B, K, h·g, w·g): y_T, or x + α (y_T − s) when gated
+    psi: Optional[List[Tensor]] = None  # Ψ_1 .. Ψ_T on the diffusion grid, each (B, N, d)
 
     def stages(self) -> Dict[str, Tensor]:
         """x, s, y1 .. yT by name: the rows of the per-walk evaluation (Fig. 4)."""
@@ -136,6 +138,13 @@ class DiffusionHead(BaseDecodeHead):
             from a plain checkpoint is that model) and the walks enter only as far as α,
             trained on the loss, lets them. None: the output is y_T (the paper's; the default
             of :class:`DifNetHead`). Default: 0.0.
+        affinity_loss (dict, optional): Beyond the paper (docs/studies/similarity.md): a
+            loss on the walks' P_t from the labels, e.g. ``dict(type='AffinityLoss',
+            loss_weight=1.0)`` (:class:`AffinityLoss`), added to the segmentation loss as
+            ``loss_affinity<t>`` for each walk t of ``affinity_walks``. None: only the
+            output is supervised (the paper). Default: None.
+        affinity_walks (Sequence[int], optional): The walks (0-based) whose P_t the
+            affinity loss teaches. Default: None, every walk.
         **kwargs: Arguments of ``BaseDecodeHead``; ``norm_cfg`` is that of H and Ψ (BN when
             None).
     """
@@ -144,7 +153,8 @@ class DiffusionHead(BaseDecodeHead):
                  sim_channels: Sequence[int] = (3, 256, 512, 1024, 2048),
                  walk_cfg: ConfigType = dict(type='RandomWalk'), grid_scale: int = 1,
                  norm_weight_init: str = 'uniform', gate_init: Optional[float] = 0.0,
-                 **kwargs) -> None:
+                 affinity_loss: Optional[ConfigType] = None,
+                 affinity_walks: Optional[Sequence[int]] = None, **kwargs) -> None:
         name = type(self).__name__
         seed_cfg = None
         if seed_head is not None:
@@ -182,6 +192,18 @@ class DiffusionHead(BaseDecodeHead):
                              'seed head).')
         self.gate = None if gate_init is None else nn.Parameter(  # α of the refinement mode
             torch.tensor(float(gate_init)))
+        self.affinity_loss = None
+        if affinity_loss is not None:
+            self.affinity_loss = MODELS.build(
+                dict(affinity_loss, ignore_index=self.ignore_index))
+        walks = tuple(range(self.num_walks)) if affinity_walks is None else tuple(
+            affinity_walks)
+        bad = [t for t in walks if not (isinstance(t, int) and 0 <= t < self.num_walks)]
+        if bad or not walks:
+            raise ValueError(f'{name}: affinity_walks={affinity_walks!r} must name walks '
+                             f'0..{self.num_walks - 1} (0-based; one per similarity level), '
+                             f'e.g. {list(range(self.num_walks))} (outside: {bad}).')
+        self.affinity_walks = walks
 
     @staticmethod
     def _seed_head_cfg(seed_head: ConfigType, kwargs: dict) -> dict:
@@ -252,14 +274,20 @@ class DiffusionHead(BaseDecodeHead):
     def diffuse(self, s: Tensor, levels: Sequence[Tensor]) -> List[Tensor]:
         """The cascade y_0 = s, y_{t+1} = ⊕_t(f_t, y_t, s) (Eq. 5): y_1 .. y_T, each shaped
         as s. ``levels`` are f_0 .. f_{T-1}, any spatial sizes."""
+        return self.cascade(s, levels)[0]
+
+    def cascade(self, s: Tensor, levels: Sequence[Tensor]
+                ) -> Tuple[List[Tensor], List[Tensor]]:
+        """:meth:`diffuse`, also returning Ψ_1 .. Ψ_T on the diffusion grid, each (B, N, d)."""
         if len(levels) != self.num_walks:
             raise ValueError(f'{type(self).__name__}: {len(levels)} similarity levels for '
                              f'{self.num_walks} walks.')
-        ys, y = [], s
+        ys, psis, y = [], [], s
         for walk, f in zip(self.walks, levels):
-            y = walk(f, y, s)  # (B, K, h·g, w·g)
+            y, psi = walk(f, y, s, return_psi=True)  # (B, K, h·g, w·g), (B, N, d)
             ys.append(y)
-        return ys
+            psis.append(psi)
+        return ys, psis
 
     def output(self, x: Tensor, s: Tensor, y_T: Tensor) -> Tensor:
         """The head's logits (B, K, h·g, w·g): y_T (Eq. 5, the paper), or in the refinement
@@ -273,12 +301,31 @@ class DiffusionHead(BaseDecodeHead):
     def trace(self, inputs: List[Tensor]) -> DiffusionTrace:
         """One forward pass keeping every intermediate (x, M, s, y_1 .. y_T, the output)."""
         x, M, s = self.seed(inputs)
-        ys = self.diffuse(s, self.split_inputs(inputs)[1])
-        return DiffusionTrace(x, M, s, ys, self.output(x, s, ys[-1]))
+        ys, psis = self.cascade(s, self.split_inputs(inputs)[1])
+        return DiffusionTrace(x, M, s, ys, self.output(x, s, ys[-1]), psis)
 
     def forward(self, inputs: List[Tensor]) -> Tensor:
         """The head's output (:meth:`output`), (B, K, h·g, w·g)."""
         return self.trace(inputs).out
+
+    def loss(self, inputs: List[Tensor], batch_data_samples, train_cfg) -> dict:
+        """mmseg's loss of the output; with ``affinity_loss``, also ``loss_affinity<t>`` on
+        the P_t of each walk in ``affinity_walks``, from the labels on the diffusion grid."""
+        tr = self.trace(inputs)
+        losses = self.loss_by_feat(tr.out, batch_data_samples)
+        if self.affinity_loss is not None:
+            labels = grid_labels(self._stack_batch_gt(batch_data_samples),
+                                 tr.s.shape[2:])  # (B, N)
+            for t in self.affinity_walks:
+                losses[f'{self.affinity_loss.loss_name}{t + 1}'] = self.affinity_loss(
+                    tr.psi[t], labels)
+        return losses
+
+    def similarity_stats(self, trace: DiffusionTrace, labels: Tensor) -> Tensor:
+        """The similarity score's sums of every P_t (:func:`similarity_stats`) for labels
+        (B, N) on the diffusion grid: (T, K, 4)."""
+        return torch.stack([similarity_stats(psi, labels, self.num_classes,
+                                             self.ignore_index) for psi in trace.psi])
 
     def transition_matrices(self, levels: Sequence[Tensor], grid: Tuple[int, int]
                             ) -> List[Tensor]:

@@ -10,6 +10,7 @@ from torch import Tensor
 
 from .checked_encoder_decoder import CheckedEncoderDecoder
 from .diffusion_head import SUPPORTED
+from .label_affinity import sample_grid_labels
 from .similarity_backbone import SimilarityBackbone
 
 
@@ -83,7 +84,9 @@ class DifNetEncoderDecoder(CheckedEncoderDecoder):
     def predict(self, inputs: Tensor, data_samples: OptSampleList = None) -> SampleList:
         """mmseg's prediction; with ``test_cfg.per_walk=True`` each sample also gets the
         prediction of every stage (x, s, y1 .. yT) as ``pred_stage_<name>``, resized exactly
-        as the final output, for :class:`PerWalkIoUMetric` (the paper's Fig. 4 as numbers)."""
+        as the final output, for :class:`PerWalkIoUMetric` (the paper's Fig. 4 as numbers),
+        and, where the samples carry labels, the similarity score's sums of every P_t as
+        ``similarity_stats`` (T, K, 4; :meth:`DiffusionHead.similarity_stats`)."""
         if not self.test_cfg.get('per_walk', False):
             return super().predict(inputs, data_samples)
         if self.test_cfg.get('mode', 'whole') != 'whole':
@@ -102,6 +105,16 @@ class DifNetEncoderDecoder(CheckedEncoderDecoder):
         results = self.postprocess_result(
             self.decode_head.predict_by_feat(trace.out, metas),
             data_samples)  # exactly mmseg's whole-image prediction from the output
+        if data_samples and all('gt_sem_seg' in d for d in data_samples):
+            grid = tuple(trace.s.shape[2:])
+            for i, (res, d) in enumerate(zip(results, data_samples)):
+                labels = sample_grid_labels(
+                    d.gt_sem_seg.data, d.metainfo.get('img_shape', inputs.shape[2:]),
+                    d.metainfo.get('padding_size', [0] * 4), grid,
+                    self.decode_head.ignore_index)  # (1, N)
+                one = trace._replace(psi=[p[i:i + 1] for p in trace.psi])
+                res.set_field(self.decode_head.similarity_stats(one, labels.to(inputs.device)),
+                              'similarity_stats')  # (T, K, 4): for PerWalkIoUMetric
         for name, logits in stages.items():
             out = self.postprocess_result(self.decode_head.predict_by_feat(logits, metas),
                                           [SegDataSample(metainfo=m) for m in metas])

@@ -261,16 +261,18 @@ class RandomWalk(BaseModule):
         psi = pool(self.psi(f), grid)  # (B, d, h, w)
         return psi.flatten(2).transpose(1, 2)  # (B, N, d)
 
-    def forward(self, f: Tensor, y: Tensor, s: Tensor) -> Tensor:
+    def forward(self, f: Tensor, y: Tensor, s: Tensor, return_psi: bool = False):
         """Apply ⊕_t (Eq. 5).
 
         Args:
             f (Tensor): Similarity level f_t, (B, C_t, H_t, W_t), any spatial size.
             y (Tensor): Output of the previous walk y_t, (B, K, h, w).
             s (Tensor): Seed s = M x, (B, K, h, w).
+            return_psi (bool): Also return Ψ_t (B, N, d, at least fp32), for the
+                label-affinity loss and the similarity score. Default: False.
 
         Returns:
-            Tensor: y_{t+1}, (B, K, h, w).
+            Tensor: y_{t+1}, (B, K, h, w); with ``return_psi``, ``(y_{t+1}, Ψ_t)``.
         """
         B, K, h, w = y.shape
         psi = self.embed(f, (h, w))  # (B, N, d)
@@ -290,4 +292,5 @@ class RandomWalk(BaseModule):
                 py = propagate(psi, v, path)  # (B, N, K)
         py = py.transpose(1, 2).reshape(B, K, h, w).to(y.dtype)
         mu, beta = self.mu, self.beta
-        return beta * (mu * py + (1 - mu) * s) + (1 - beta) * y
+        y_next = beta * (mu * py + (1 - mu) * s) + (1 - beta) * y
+        return (y_next, psi) if return_psi else y_next

@@ -56,7 +56,7 @@ def summary(records: List[dict]) -> str:
         start = records[0]
         lines += ['', 'walk   mu (start -> end)   beta (start -> end)   |dL/dy_t| (start / end)'
                   '   change |y_t - y_t-1|/|y_t-1|   P entropy/logN   P row max   '
-                  'TV(P, P_start)']
+                  'TV(P, P_start)   same-class mass (start -> end)']
         for t in range(len(last['mu'])):
             ps, pe = start['probe'], last['probe']
             name = f'y{t + 1}'
@@ -67,7 +67,9 @@ def summary(records: List[dict]) -> str:
                 f"{ps['walk_change'][t]:.3f} -> {pe['walk_change'][t]:.3f}           "
                 f"{ps['P'][t]['entropy']:.3f} -> {pe['P'][t]['entropy']:.3f}   "
                 f"{ps['P'][t]['row_max']:.3f} -> {pe['P'][t]['row_max']:.3f}   "
-                f"{pe['P'][t].get('tv_from_start', 0):.3f}")
+                f"{pe['P'][t].get('tv_from_start', 0):.3f}            "
+                f"{_fmt(ps['P'][t].get('same_class'), '.3f')} -> "
+                f"{_fmt(pe['P'][t].get('same_class'), '.3f')}")
         gate = [r.get('gate') for r in (start, last)]
         lines += ['', f"gate alpha: {_fmt(gate[0], '.4f')} -> {_fmt(gate[1], '.4f')}; "
                   f"|dL/dx| {_fmt(start['probe']['grad_norm']['x'])} -> "
@@ -79,13 +81,14 @@ def summary(records: List[dict]) -> str:
 
 def plot(records: List[dict], path: str, title: Optional[str] = None) -> None:
     """A PNG: relative update per iteration by group (but μ, β, α); μ_t, β_t (and α); the
-    gradient norm reaching each y_t; P_t's entropy, over the iterations."""
+    gradient norm reaching each y_t; P_t's entropy; P_t's same-class mass (the similarity
+    score, dashed: its chance level), over the iterations."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     it = [r['iter'] for r in records]
     has_walks = 'mu' in records[-1]
-    fig, axes = plt.subplots(1, 4 if has_walks else 1, figsize=(20 if has_walks else 6, 4.2))
+    fig, axes = plt.subplots(1, 5 if has_walks else 1, figsize=(25 if has_walks else 6, 4.2))
     axes = list(axes) if has_walks else [axes]
     ax = axes[0]
     for g in GROUP_ORDER[2:]:  # μ, β logits and α start at 0: their values are panel 2
@@ -115,6 +118,14 @@ def plot(records: List[dict], path: str, title: Optional[str] = None) -> None:
             axes[3].plot(it, [r['probe']['P'][t]['entropy'] for r in records], label=f'P{t + 1}')
         axes[3].set(xlabel='iteration', title='row entropy of P_t / log N')
         axes[3].legend(fontsize=7)
+        for t in range(T):
+            line, = axes[4].plot(it, [r['probe']['P'][t].get('same_class', float('nan'))
+                                      for r in records], label=f'P{t + 1}')
+            axes[4].plot(it, [r['probe']['P'][t].get('chance', float('nan'))
+                              for r in records], '--', color=line.get_color(), lw=0.8)
+        axes[4].set(xlabel='iteration', ylim=(0, 1),
+                    title='same-class mass of P_t (dashed: chance)')
+        axes[4].legend(fontsize=7)
     if title:
         fig.suptitle(title)
     fig.tight_layout()

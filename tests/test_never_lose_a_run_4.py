@@ -1,0 +1,115 @@
+"""Never lose a run, round four (issue 36): the right checkpoint, the disk and the advice.
+Each test reproduces, with real tiny trainings in a real work dir, a fault that continued
+the wrong run, filled the disk, or gave advice that could not work, before its fix."""
+import os
+import os.path as osp
+import re
+
+import pytest
+import torch
+from helpers import tiny_cfg
+from mmengine.hooks import Hook
+from mmseg.registry import HOOKS, RUNNERS
+
+from mmseg_difnet.models.checked_encoder_decoder import CheckpointMisfit
+
+
+@HOOKS.register_module()
+class StopAfterIterHook(Hook):
+    """Ends the training loop after iteration ``at`` (a run stopped early, e.g. preempted)."""
+
+    def __init__(self, at: int) -> None:
+        self.at = at
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        if runner.iter + 1 >= self.at:
+            runner.train_loop.stop_training = True
+
+
+def _runner(data_dir, work_dir, iters, interval=2, keep=-1, resume=False, stop_at=None,
+            **updates):
+    cfg = tiny_cfg(data_dir, work_dir, iters=iters)
+    cfg.train_cfg.update(val_interval=1000)
+    cfg.default_hooks.checkpoint.update(interval=interval, max_keep_ckpts=keep)
+    if stop_at is not None:
+        cfg.custom_hooks = [*cfg.get('custom_hooks', []),
+                            dict(type='StopAfterIterHook', at=stop_at)]
+    cfg.resume = resume
+    cfg.update(updates)
+    return RUNNERS.build(cfg)
+
+
+def _ckpts(work_dir):
+    return sorted(f for f in os.listdir(work_dir) if f.endswith(('.pth', '.sha256')))
+
+
+@pytest.mark.parametrize('keep', [1, 3])
+def test_max_keep_ckpts_is_honoured(data_dir, tmp_path, keep):
+    """SafeCheckpointHook appended to mmengine's deque(maxlen=keep), which drops ids without
+    removing files: the CamVid study left all ten checkpoints with keep 1."""
+    _runner(data_dir, tmp_path, 6, interval=1, keep=keep).train()
+    newest = [f'iter_{i}.pth' for i in range(7 - keep, 7)]
+    assert _ckpts(tmp_path) == sorted(newest + [f + '.sha256' for f in newest])
+    assert open(tmp_path / 'last_checkpoint').read().strip().endswith('iter_6.pth')
+
+
+def test_resume_continues_the_run_last_checkpoint_names(data_dir, tmp_path):
+    """Run A to iteration 8, then run B (another seed) into the same work dir, stopped after
+    iteration 4: --resume took A's iter_8.pth, the highest number, and exited 0."""
+    _runner(data_dir, tmp_path, 8).train()  # run A: iter_2 .. iter_8
+    b = _runner(data_dir, tmp_path, 8, stop_at=4, randomness=dict(seed=7))
+    b.train()
+    log_b = open(b.logger.log_file).read()
+    assert "holds checkpoints of another run (iter_8.pth, iter_6.pth, iter_4.pth" in log_b
+    assert open(tmp_path / 'last_checkpoint').read().strip().endswith('iter_4.pth')
+    b_weights = torch.load(tmp_path / 'iter_4.pth', map_location='cpu')['state_dict']
+    r = _runner(data_dir, tmp_path, 8, resume=True, randomness=dict(seed=7))
+    r.train()
+    log = open(r.logger.log_file).read()
+    assert 'resume: continuing from' in log and 'iter_4.pth, which' in log
+    assert '2 checkpoint(s) of later iterations (iter_8.pth, iter_6.pth) are another run' in log
+    assert 'resumed epoch: 0, iter: 4' in log and r.iter == 8
+    loaded = torch.load(tmp_path / 'iter_6.pth', map_location='cpu')['meta']
+    assert loaded['iter'] == 6
+    # the resumed run went on from B's weights: its iter_6 is not A's iter_6 any more
+    assert 'holds checkpoints of another run' not in log
+    assert any(not torch.equal(v, b_weights[k]) for k, v in
+               torch.load(tmp_path / 'iter_6.pth', map_location='cpu')['state_dict'].items()
+               if v.is_floating_point())
+
+
+def test_a_refused_resume_changes_no_file_of_the_work_dir(data_dir, tmp_path):
+    _runner(data_dir, tmp_path, 2).train()
+    def files():  # every file but the lock, whose text names the process holding it
+        return {f: open(tmp_path / f, 'rb').read() for f in os.listdir(tmp_path)
+                if osp.isfile(tmp_path / f) and f != '.train.lock'}
+
+    before = files()
+    model = tiny_cfg(data_dir, tmp_path).model
+    model.decode_head.num_classes = 3  # another model: the resume is refused
+    r = _runner(data_dir, tmp_path, 2, resume=True, model=model)
+    with pytest.raises(CheckpointMisfit):
+        r.train()
+    assert 'difnet_r18_synthetic.py' in before
+    assert files() == before  # the config copy says what the checkpoints are
+
+
+def test_resume_with_a_lower_lr_applies_it(data_dir, tmp_path):
+    """The NaN stop says "lower the learning rate, then resume"; the checkpoint's optimizer
+    state used to restore the old lr, so the same error followed."""
+    _runner(data_dir, tmp_path, 4, stop_at=2).train()  # lr 0.01, stopped at iteration 2
+    lr_ckpt = torch.load(tmp_path / 'iter_2.pth', map_location='cpu')[
+        'optimizer']['param_groups'][0]['lr']
+    r = _runner(data_dir, tmp_path, 4, resume=True,
+                optim_wrapper=dict(type='OptimWrapper',
+                                   optimizer=dict(type='SGD', lr=0.001, momentum=0.9,
+                                                  weight_decay=5e-4)))
+    r.train()
+    log = open(r.logger.log_file).read()
+    assert "the config's learning rate 0.001 replaces the base learning rate 0.01" in log
+    # mmengine's PolyLR over 4 iterations decays in end − begin − 1 = 3 steps: iteration 3
+    # takes base · (1 − 2/3)^0.9, now with the base 0.001 (it took 0.01 · ... before)
+    logged = {int(i): float(v) for i, v in re.findall(
+        r'Iter\(train\) \[(\d)/4\].*?lr: ([0-9.e+-]+)', log)}
+    assert logged[3] == pytest.approx(0.001 * (1 / 3) ** 0.9, rel=1e-3)
+    assert lr_ckpt == pytest.approx(0.01 * (1 / 3) ** 0.9, rel=1e-6)
