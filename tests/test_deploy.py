@@ -168,6 +168,21 @@ def test_the_segmenter_runs_with_numpy_and_the_backend_alone(tmp_path):
         assert proc.stdout.strip().splitlines()[-1] == '[]'  # no torch, mmseg, mmcv loaded
         labels = np.load(tmp_path / 'labels.npy')
         assert labels.shape == (70, 90) and (labels == ref).all()
+    # what a service is handed: refused with the value and the fix, or converted and said
+    seg = Segmenter(out, 'onnxruntime')
+    nan = rgb.astype(np.float32)
+    nan[0, 0, 0] = np.nan
+    for bad, match in ((nan, 'holds 1 NaN/Inf values'),
+                       (rgb / 255.0, r'looks scaled to 0..1; .*\(img \* 255\)'),
+                       (rgb.astype(np.uint16) * 257, r'span 0..65535 .*\(img / 257\)'),
+                       (np.zeros((0, 0, 3), np.uint8), r'the image is empty \(0×0\)'),
+                       (rgb.transpose(2, 0, 1), r'looks channel-first; .*transpose\(1, 2, 0\)'),
+                       (rgb.tolist(), 'is a list, not a numpy array')):
+        with pytest.raises((ValueError, TypeError), match=match):
+            seg(bad)
+    with pytest.warns(UserWarning, match='an int64 image in 0..255 is converted to uint8'):
+        assert (seg(rgb.astype(np.int64)) == ref).all()
+    assert (seg(rgb.astype(np.float32)) == ref).all()  # float in 0..255: the graph's own
     # the sidecar gone: ONNX Runtime reads the model's own metadata, OpenVINO cannot
     import os
     os.remove(out + '.json')

@@ -113,3 +113,78 @@ def test_resume_with_a_lower_lr_applies_it(data_dir, tmp_path):
         r'Iter\(train\) \[(\d)/4\].*?lr: ([0-9.e+-]+)', log)}
     assert logged[3] == pytest.approx(0.001 * (1 / 3) ** 0.9, rel=1e-3)
     assert lr_ckpt == pytest.approx(0.01 * (1 / 3) ** 0.9, rel=1e-6)
+
+
+@pytest.fixture(scope='module')
+def bomb(tmp_path_factory):
+    """A real decompression bomb: a 20000 × 20000 PNG of about 1 MB."""
+    from PIL import Image
+    path = tmp_path_factory.mktemp('bomb') / 'bomb.png'
+    Image.new('1', (20000, 20000)).save(path)
+    assert path.stat().st_size < 2**21
+    return str(path)
+
+
+def test_a_decompression_bomb_is_refused_from_its_header(bomb, tmp_path, capsys):
+    from mmseg.registry import TRANSFORMS
+
+    from mmseg_difnet.datasets import imread_checked
+    msg = r"bomb.png' \([0-9,]+ bytes\) is 20000×20000 = 400,000,000 pixels by its header"
+    with pytest.raises(ValueError, match=msg):
+        imread_checked(bomb)
+    for t, key in ((dict(type='LoadImageFromFile'), 'img_path'),
+                   (dict(type='LoadAnnotationsChecked'), 'seg_map_path')):
+        with pytest.raises(ValueError, match=msg):
+            TRANSFORMS.build(t)(
+                {key: bomb, 'img_path': bomb, 'seg_fields': [], 'reduce_zero_label': False})
+    import sys
+    sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'tools'))
+    import infer
+    with pytest.raises(SystemExit):
+        infer.main(['CONFIG', 'CKPT', bomb, '--out', str(tmp_path)])
+    assert '20000×20000 = 400,000,000 pixels' in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        infer.main(['CONFIG', 'CKPT', str(tmp_path)])
+    assert 'is a folder: infer.py takes one image' in capsys.readouterr().err
+    # the option: a higher limit lets a genuine large image through to the decoder
+    from mmseg_difnet.datasets.load_image_checked import check_pixel_budget
+    check_pixel_budget(open(bomb, 'rb').read(), bomb, max_pixels=400_000_000)
+
+
+def test_header_sizes_of_jpeg_and_png_without_decoding():
+    import cv2
+    import numpy as np
+
+    from mmseg_difnet.datasets.load_image_checked import _header_size
+    img = np.zeros((30, 40, 3), np.uint8)
+    for ext in ('.jpg', '.png', '.bmp'):
+        assert _header_size(cv2.imencode(ext, img)[1].tobytes()) == (40, 30), ext
+    assert _header_size(b'not an image') is None
+
+
+def test_a_damaged_but_complete_jpeg_is_an_error(tmp_path):
+    """40% of the scan data zeroed, the end marker kept: OpenCV returns an image and libjpeg
+    only prints "Corrupt JPEG data" to stderr; it was trained on."""
+    import cv2
+    import numpy as np
+    from mmseg.registry import TRANSFORMS
+
+    from mmseg_difnet.datasets import imread_checked
+    g = np.random.default_rng(0)
+    img = cv2.GaussianBlur(g.integers(0, 256, (120, 160, 3), dtype=np.uint8), (5, 5), 0)
+    good = cv2.imencode('.jpg', img)[1].tobytes()
+    (tmp_path / 'good.jpg').write_bytes(good)
+    assert imread_checked(str(tmp_path / 'good.jpg')).shape == (120, 160, 3)
+    data = bytearray(good)
+    sos, end = data.find(b'\xff\xda'), data.rfind(b'\xff\xd9')
+    n = int(0.4 * (end - sos))
+    at = sos + 20 + (end - sos) // 3
+    data[at:at + n] = bytes(n)
+    bad = tmp_path / 'bad.jpg'
+    bad.write_bytes(bytes(data))
+    assert cv2.imdecode(np.frombuffer(bytes(data), np.uint8), cv2.IMREAD_COLOR) is not None
+    msg = r"bad.jpg' is damaged: the JPEG decoder reported \"Corrupt JPEG data"
+    with pytest.raises(ValueError, match=msg):
+        imread_checked(str(bad))
+    with pytest.raises(ValueError, match=msg):  # training and testing load through this
+        TRANSFORMS.build(dict(type='LoadImageFromFile'))({'img_path': str(bad)})

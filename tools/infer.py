@@ -8,7 +8,8 @@ With --backend onnxruntime or openvino, CHECKPOINT is the model exported by
 tools/deployment/pytorch2onnx.py (its .onnx, with OUT.onnx.json beside it): the image goes
 through the config's test pipeline (its resize), the exported graph, and back to the image's
 size as mmseg does it (the logits resized bilinearly, then the argmax), so the picture is the
-one the PyTorch model gives.
+one the PyTorch model gives; an export with --output labels (the default) is resized by
+nearest neighbour, so pixels at class boundaries differ (docs/deploy.md).
 
 Writes DIR/<image>_pred.png (class indices), DIR/<image>_overlay.png and, with --sheet,
 DIR/<image>_study/summary.png. A large diffusion grid (more than --warn-nodes nodes) is
@@ -28,6 +29,7 @@ from mmseg.apis import inference_model, init_model
 from PIL import Image
 
 from mmseg_difnet.datasets import imread_checked
+from mmseg_difnet.datasets.load_image_checked import MAX_PIXELS
 from mmseg_difnet.engine.config_check_hook import load_fitting_checkpoint
 from mmseg_difnet.utils import for_one_process, walk_progress
 from mmseg_difnet.visualization import diffusion_study as ds
@@ -39,7 +41,7 @@ def fail(message: str) -> None:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=' '.join(__doc__.split('\n\n')[0].split()))
     parser.add_argument('config')
     parser.add_argument('checkpoint')
     parser.add_argument('image')
@@ -55,14 +57,21 @@ def main(argv=None):
     parser.add_argument('--backend', choices=('pytorch', 'onnxruntime', 'openvino'),
                         default='pytorch')
     parser.add_argument('--threads', type=int, help='CPU threads of the onnx backends')
+    parser.add_argument('--max-pixels', type=int, default=MAX_PIXELS,
+                        help='refuse an image whose header gives more pixels than this, '
+                        'before decoding it (a decompression bomb); default %(default)s')
     args = parser.parse_args(argv)
     if args.backend != 'pytorch' and (args.sheet or args.max_side):
         fail(f'--backend {args.backend} runs the exported graph: --sheet and --max-side need '
              'the PyTorch model (--backend pytorch).')
+    if osp.isdir(args.image):
+        fail(f'{args.image!r} is a folder: infer.py takes one image. For every image of a '
+             f'folder: for f in {args.image.rstrip("/")}/*.png; do python tools/infer.py '
+             'CONFIG CHECKPOINT "$f" --out OUT; done (or tools/test.py on a dataset config).')
     if not osp.isfile(args.image):
         fail(f'cannot read the image {args.image!r}: not a file.')
     try:
-        image = imread_checked(args.image)  # BGR; an empty or truncated file is named
+        image = imread_checked(args.image, max_pixels=args.max_pixels)  # BGR; named if bad
     except ValueError as e:
         fail(f'cannot read the image {args.image!r}: {e}')
     if not osp.isfile(args.checkpoint):

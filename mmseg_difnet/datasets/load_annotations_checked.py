@@ -5,6 +5,8 @@ from mmengine import fileio
 from mmseg.datasets.transforms import LoadAnnotations
 from mmseg.registry import TRANSFORMS
 
+from .load_image_checked import MAX_PIXELS, check_pixel_budget
+
 
 @TRANSFORMS.register_module()
 class LoadAnnotationsChecked(LoadAnnotations):
@@ -29,18 +31,26 @@ class LoadAnnotationsChecked(LoadAnnotations):
             return results
         return super().transform(results)
 
+    @staticmethod
+    def _unreadable(path: str, e: Exception) -> OSError:
+        return OSError(
+            f'cannot read the label file {path!r} ({type(e).__name__}: {e}). Restore it '
+            'from the dataset\'s source (docs/data.md), or remove its name from the '
+            'split file.')
+
     def _load_seg_map(self, results: dict) -> None:
         path = results.get('seg_map_path')
         try:
-            stored = mmcv.imfrombytes(fileio.get(path, backend_args=self.backend_args),
-                                      flag='unchanged', backend=self.imdecode_backend)
+            data = fileio.get(path, backend_args=self.backend_args)
+        except Exception as e:  # a missing or unreadable file
+            raise self._unreadable(path, e) from e
+        check_pixel_budget(data, path, MAX_PIXELS)  # a bomb never reaches the decoder
+        try:
+            stored = mmcv.imfrombytes(data, flag='unchanged', backend=self.imdecode_backend)
             if stored is None:
                 raise ValueError('the decoder returned nothing')
         except Exception as e:  # the decoder's errors vary with the backend
-            raise OSError(
-                f'cannot read the label file {path!r} ({type(e).__name__}: {e}). Restore it '
-                'from the dataset\'s source (docs/data.md), or remove its name from the '
-                'split file.') from e
+            raise self._unreadable(path, e) from e
         stored = stored.squeeze()
         if stored.ndim == 3:
             raise ValueError(

@@ -13,6 +13,7 @@ the image first if the config's test pipeline resizes (``seg.meta['preprocessing
 """
 import json
 import os.path as osp
+import warnings
 from typing import Dict, Optional
 
 import numpy as np
@@ -27,6 +28,48 @@ def read_metadata(path: str) -> Optional[Dict[str, str]]:
         with open(side) as f:
             return json.load(f)
     return None
+
+
+def check_rgb(rgb, where: str = 'Segmenter') -> np.ndarray:
+    """An (H, W, 3) RGB image as the exported graph takes it (0..255), checked: a value that
+    is not one raises ``ValueError``/``TypeError`` naming it and the fix; an integer image of
+    another dtype within 0..255 is converted (with a warning). Never a silent wrong answer:
+    a float image in 0..1 would be read as nearly black (9.8% agreement), a 16-bit one as
+    saturated (7.2%), NaN as class 0 everywhere."""
+    if not isinstance(rgb, np.ndarray):
+        raise TypeError(f'{where}: the image is a {type(rgb).__name__}, not a numpy array: '
+                        'give np.asarray(image) of shape (H, W, 3), RGB, uint8.')
+    if rgb.ndim == 3 and rgb.shape[0] == 3 and rgb.shape[2] != 3:
+        raise ValueError(f'{where}: an image of shape {rgb.shape} looks channel-first; give '
+                         '(H, W, 3): rgb.transpose(1, 2, 0).')
+    if rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ValueError(f'{where}: an image of shape {rgb.shape}: give (H, W, 3), RGB '
+                         '(a grey image: np.repeat(img[..., None], 3, 2)).')
+    if rgb.shape[0] < 1 or rgb.shape[1] < 1:
+        raise ValueError(f'{where}: the image is empty ({rgb.shape[0]}×{rgb.shape[1]}).')
+    if rgb.dtype == np.uint8:
+        return rgb
+    if rgb.dtype == np.bool_ or not np.issubdtype(rgb.dtype, np.number):
+        raise TypeError(f'{where}: an image of dtype {rgb.dtype}: give uint8 RGB, 0..255.')
+    if np.issubdtype(rgb.dtype, np.floating):
+        bad = int((~np.isfinite(rgb)).sum())
+        if bad:
+            raise ValueError(f'{where}: the image holds {bad} NaN/Inf values: the prediction '
+                             'would be meaningless. Check how the array was made.')
+    lo, hi = float(rgb.min()), float(rgb.max())
+    if lo < 0 or hi > 255:
+        hint = (' A 16-bit image: (img / 257).astype(np.uint8).' if hi <= 65535 and lo >= 0
+                else '')
+        raise ValueError(f'{where}: the image values span {lo:g}..{hi:g} ({rgb.dtype}); the '
+                         f'model takes RGB in 0..255.{hint}')
+    if np.issubdtype(rgb.dtype, np.floating) and hi <= 1.0:
+        raise ValueError(f'{where}: a {rgb.dtype} image with values in {lo:g}..{hi:g} looks '
+                         'scaled to 0..1; the model takes 0..255: give '
+                         '(img * 255).round().astype(np.uint8), or an image in 0..255.')
+    if np.issubdtype(rgb.dtype, np.integer):
+        warnings.warn(f'{where}: an {rgb.dtype} image in 0..255 is converted to uint8.')
+        return rgb.astype(np.uint8)
+    return rgb  # float in 0..255: the graph's own input type
 
 
 class Segmenter:
@@ -78,7 +121,10 @@ class Segmenter:
 
     def run(self, image: np.ndarray) -> np.ndarray:
         """The graph's output for ``image``, float32 (B, 3, H, W), RGB, 0..255."""
-        if image.ndim != 4 or image.shape[1] != 3:
+        if not isinstance(image, np.ndarray):
+            raise TypeError(f'Segmenter.run: the input is a {type(image).__name__}: give a '
+                            'float32 numpy array (B, 3, H, W), RGB, 0..255.')
+        if image.ndim != 4 or image.shape[1] != 3 or 0 in image.shape:
             raise ValueError(f'image of shape {image.shape}: the model takes (B, 3, H, W), '
                              'RGB, 0..255 (an (H, W, 3) array: call the Segmenter itself).')
         image = np.ascontiguousarray(image, dtype=np.float32)
@@ -87,9 +133,7 @@ class Segmenter:
         return self._compiled(image)[0]
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
-        """(H, W, 3) RGB uint8 -> (H, W) int64 class indices."""
-        if rgb.ndim != 3 or rgb.shape[2] != 3:
-            raise ValueError(f'an image of shape {rgb.shape}: give (H, W, 3), RGB '
-                             '(a grey image: np.repeat(img[..., None], 3, 2)).')
+        """(H, W, 3) RGB uint8 (0..255) -> (H, W) int64 class indices (:func:`check_rgb`)."""
+        rgb = check_rgb(rgb)
         out = self.run(rgb.transpose(2, 0, 1)[None])[0]
         return out.argmax(0) if out.ndim == 3 else out.astype(np.int64)
