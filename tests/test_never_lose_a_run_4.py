@@ -43,6 +43,7 @@ def _ckpts(work_dir):
     return sorted(f for f in os.listdir(work_dir) if f.endswith(('.pth', '.sha256')))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('keep', [1, 3])
 def test_max_keep_ckpts_is_honoured(data_dir, tmp_path, keep):
     """SafeCheckpointHook appended to mmengine's deque(maxlen=keep), which drops ids without
@@ -53,6 +54,7 @@ def test_max_keep_ckpts_is_honoured(data_dir, tmp_path, keep):
     assert open(tmp_path / 'last_checkpoint').read().strip().endswith('iter_6.pth')
 
 
+@pytest.mark.slow
 def test_resume_continues_the_run_last_checkpoint_names(data_dir, tmp_path):
     """Run A to iteration 8, then run B (another seed) into the same work dir, stopped after
     iteration 4: --resume took A's iter_8.pth, the highest number, and exited 0."""

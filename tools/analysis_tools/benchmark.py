@@ -190,6 +190,69 @@ def models_and_costs(device: torch.device, rounds: int, repeats: int, size: int 
     return res
 
 
+def compiled_table(device: torch.device, rounds: int, repeats: int, size: int = 505,
+                   dtype: str = 'fp32', concurrent: bool = False,
+                   configs=('difnet_r50_voc.py', 'deeplabv2_r101_voc.py')) -> Dict:
+    """Table 4 without launch overhead (issue 38): both models eager and under
+    ``torch.compile`` (``mode='reduce-overhead'``, CUDA graphs, on a GPU; inductor's default
+    on a CPU), interleaved at ``size``, batch 1, autocast to ``dtype``; the compiled model's
+    logits against eager (max |Δ|, argmax agreement) and the compile time."""
+    init_default_scope('mmseg')
+    torch.manual_seed(0)
+    models = {}
+    for key, name in zip(('difnet', 'deeplabv2'), configs):
+        models[key] = MODELS.build(model_cfg(name)).to(device).eval()
+    models['difnet'].concurrent_branches = concurrent
+    x = torch.randn(1, 3, size, size, device=device)
+    mode = 'reduce-overhead' if device.type == 'cuda' else 'default'
+    res = dict(size=size, dtype=dtype, concurrent_branches=concurrent, mode=mode,
+               configs=list(configs), rounds=rounds, repeats=repeats, parity={},
+               compile_seconds={})
+    fns = {}
+    with torch.no_grad(), autocast(device, dtype):
+        for key, model in models.items():
+            compiled = torch.compile(model, mode=mode, dynamic=False)
+            t0 = time.perf_counter()
+            for _ in range(3):  # compile, then CUDA graphs' recording runs
+                out_c = compiled(x, mode='tensor')
+            sync(device)
+            res['compile_seconds'][key] = time.perf_counter() - t0
+            ref = model(x, mode='tensor')
+            out_c = compiled(x, mode='tensor').clone()
+            res['parity'][key] = dict(
+                max_abs=float((out_c.float() - ref.float()).abs().max()),
+                scale=float(ref.float().abs().max()),
+                argmax_agreement=float((out_c.argmax(1) == ref.argmax(1)).float().mean()))
+            fns[f'{key}_eager'] = (lambda m=model: m(x, mode='tensor'))
+            fns[f'{key}_compiled'] = (lambda c=compiled: c(x, mode='tensor'))
+        t = interleaved(fns, device, rounds, repeats)
+    res['seconds'] = {k: statistics.median(v) for k, v in t.items()}
+    res['per_round'] = t
+    res['ratio_eager'] = ratio_stats(t['difnet_eager'], t['deeplabv2_eager'])
+    res['ratio_compiled'] = ratio_stats(t['difnet_compiled'], t['deeplabv2_compiled'])
+    res['speedup'] = {k: statistics.median(t[f'{k}_eager']) / statistics.median(
+        t[f'{k}_compiled']) for k in models}
+    return res
+
+
+def compiled_markdown(r: Dict) -> str:
+    how = r['dtype'] + (', concurrent branches' if r['concurrent_branches'] else '')
+    rows = [f'Table 4 compiled ({r["mode"]}, {how}, {r["size"]}², batch 1; '
+            f'{", ".join(r["configs"])})', '',
+            '| model | eager s | compiled s | speed-up | compile s | max |Δ| / scale | '
+            'argmax agreement |', '|---|---:|---:|---:|---:|---:|---:|']
+    for k in ('difnet', 'deeplabv2'):
+        p = r['parity'][k]
+        rows.append(f'| {k} | {r["seconds"][f"{k}_eager"]:.4f} | '
+                    f'{r["seconds"][f"{k}_compiled"]:.4f} | {r["speedup"][k]:.2f}× | '
+                    f'{r["compile_seconds"][k]:.0f} | {p["max_abs"]:.2e} / {p["scale"]:.1f} | '
+                    f'{p["argmax_agreement"]:.4%} |')
+    rows.append(f'\nDifNet / DeepLabV2: eager {r["ratio_eager"]["median"]:.2f}×, compiled '
+                f'{r["ratio_compiled"]["median"]:.2f}× '
+                f'({r["ratio_compiled"]["min"]:.2f}-{r["ratio_compiled"]["max"]:.2f})')
+    return '\n'.join(rows)
+
+
 def _status_kb(field: str) -> int:
     with open('/proc/self/status') as f:
         return next(int(line.split()[1]) for line in f if line.startswith(field + ':'))
@@ -281,6 +344,8 @@ def markdown(results: Dict) -> str:
         parts.append(diffusion_markdown(results))
     if 'deploy' in results:
         parts.append(deploy_markdown(results))
+    if 'compiled' in results:
+        parts.append(compiled_markdown(results['compiled']))
     return '\n\n'.join(parts)
 
 
@@ -484,7 +549,11 @@ def main(argv=None):
                         help="DifNet-50's two branches on two CUDA streams")
     parser.add_argument('--amp', action='store_true', help='training step under bf16 autocast')
     parser.add_argument('--no-train-step', action='store_true', help='inference only')
-    parser.add_argument('--sections', nargs='+', choices=('models', 'diffusion', 'deploy'),
+    parser.add_argument('--compile-configs', nargs=2, metavar=('DIFNET', 'DEEPLABV2'),
+                        default=['difnet_r50_voc.py', 'deeplabv2_r101_voc.py'],
+                        help='--sections compiled: the two configs (configs/difnet/)')
+    parser.add_argument('--sections', nargs='+',
+                        choices=('models', 'diffusion', 'deploy', 'compiled'),
                         default=['models', 'diffusion'], help='what to measure')
     parser.add_argument('--case', nargs=3, metavar=('IMPL', 'N', 'MODE'),
                         help=argparse.SUPPRESS)  # one diffusion case, in this process
@@ -507,6 +576,10 @@ def main(argv=None):
     if 'diffusion' in args.sections:
         results['diffusion'] = diffusion_table(args.device, tuple(args.sides),
                                                rounds=args.diffusion_rounds)
+    if 'compiled' in args.sections:
+        results['compiled'] = compiled_table(device, args.rounds, args.repeats, args.size,
+                                             args.dtype, args.concurrent,
+                                             tuple(args.compile_configs))
     if 'deploy' in args.sections:
         if device.type != 'cpu':
             parser.error('--sections deploy measures the CPU runtimes: use --device cpu.')

@@ -1,23 +1,31 @@
 #!/usr/bin/env bash
 # tools/misc/gpu_check.sh [--fetch | --dry-run]: every GPU check of the project in one run, each
-# step time-capped, four files under $OUT (the device tool's folder, which returns 8 at most;
+# step time-capped, six files under $OUT (the device tool's folder, which returns 8 at most;
 # default work_dirs/gpu_check): gpu_check.log (every step's output), steps.txt (each step's
-# exit status and seconds), gpu_check.json (the numbers) and gpu_check.md (the tables, and
-# the issue's targets met or missed).
+# exit status and seconds), gpu_check.json (the numbers), gpu_check.md (the tables, and
+# the issue's targets met or missed), gpu_study.json and gpu_study.md (the study's).
 #
 #   bash tools/misc/gpu_check.sh --fetch    # here, with the package registry: the wheels into .whl/
-#   bash tools/misc/gpu_check.sh            # on the GPU machine (the device tool, carry [".whl"])
+#   python tools/misc/pack_camvid.py        # here: CamVid as JPEG into .camvid_pack/ (~31 MiB)
+#   bash tools/misc/gpu_check.sh            # on the GPU machine (the device tool, carry
+#                                           #   [".whl", ".camvid_pack", "checkpoints"])
+#   STEPS=study BUDGET=560 bash ...         # call 1: the study; call 2: STEPS="parity table4_..."
 #   bash tools/misc/gpu_check.sh --dry-run  # on this CPU machine: the same steps, tiny sizes
 #
 # On the GPU machine (Python 3.12, torch, no registry) it installs the carried wheels of
 # mmengine, mmsegmentation, mmpretrain and their missing dependencies into /tmp/site, and
 # builds mmcv 2.1.0 from its carried source with its CPU ops only (the GPU hidden from the
 # build: mmcv's setup.py then compiles no CUDA ops, which DifNet does not use). Then:
+#   study        the CamVid comparison at a GPU schedule (tools/studies/camvid_gpu_study.py:
+#                DeepLabV2-MV2 and DifNet-MV2, seeds 0-2, all at once, sized to the budget;
+#                the pack .camvid_pack (tools/misc/pack_camvid.py) and checkpoints/ carried)
 #   parity       fused vs dense P·y, values and gradients, fp32 and bf16; the SDPA kernel run
 #   table4_*     Table 4 at 505×505, DifNet-50 vs DeepLabV2-101 interleaved: fp32, bf16,
 #                each with and without concurrent_branches; training step 321×321 batch 4,
 #                fp32 and AMP (bf16), peak memory (fp32 first, bf16 after the CUDA tests)
 #   diffusion    P·y dense vs fused up to N = 256²
+#   compiled_*   Table 4 under torch.compile (mode='reduce-overhead': CUDA graphs), fp32 and
+#                bf16, then with concurrent branches last; parity with eager (dry run: R-18)
 #   cuda_tests   the CUDA tests (tests/test_fast_diffusion.py: the fused walk, two streams)
 # The steps run in that order of priority inside one budget (BUDGET seconds from the start,
 # default 560, under the device tool's 600 s a command): each step's cap shrinks to what is
@@ -59,10 +67,13 @@ if [ "$MODE" = --dry-run ]; then
   BUDGET=${BUDGET:-1800}
   DEVICE=cpu SIZE=65 TRAIN=65 BATCH=1 ROUNDS=1 REPEATS=1 SIDES=8 N=256 CAP=300
   TESTS=(tests/test_fast_diffusion.py -q -x -k gpu)  # on a CPU: collected, skipped
+  STUDY_ARGS=(--dry-run --seeds 0 1)
+  COMPILE_CONFIGS="difnet_r18_voc.py deeplabv2_r18_voc.py" COMPILED_LATE=()
 else
   PY=python3
   DEVICE=cuda SIZE=505 TRAIN=321 BATCH=4 ROUNDS=5 REPEATS=3 SIDES="64 128 181 256" N=16384
   CAP=150 BUDGET=${BUDGET:-560}
+  COMPILE_CONFIGS="difnet_r50_voc.py deeplabv2_r101_voc.py" COMPILED_LATE=(bf16)
   TESTS=(tests/test_fast_diffusion.py -q -x)
   {
     echo "== install (wheels from $WHL, mmcv 2.1.0 with CPU ops) [$(date +%T)]"
@@ -101,6 +112,22 @@ step env 60 $PY -c "import torch, mmcv, mmengine, mmseg, mmseg_difnet, platform;
 print('torch', torch.__version__, 'cuda', torch.version.cuda, 'mmcv', mmcv.__version__, \
 'mmengine', mmengine.__version__, 'mmseg', mmseg.__version__, 'python', platform.python_version()); \
 print('device', torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'cpu')"
+# the CamVid comparison at a GPU schedule (issue 38), first: what no CPU can give. Its
+# training gets what the budget leaves after STUDY_RESERVE seconds (calibration, testing and
+# the report); gpu_study.json and gpu_study.md come back in $OUT, the runs' logs stay
+study_left=$(( BUDGET - 30 - ($(date +%s) - T0) ))
+step study $study_left $PY tools/studies/camvid_gpu_study.py --out "$OUT" --work "$PARTS/study" \
+  --pack "${PACK:-.camvid_pack}" --train-seconds $(( study_left - ${STUDY_RESERVE:-180} )) \
+  ${STUDY_ARGS[@]+"${STUDY_ARGS[@]}"}
+compiled() {  # compiled DTYPE [--concurrent]: Table 4 under torch.compile (CUDA graphs on a GPU)
+  local dtype=$1 conc=${2:-}
+  step "compiled_${dtype}${conc:+_concurrent}" "$CAP" $PY tools/analysis_tools/benchmark.py \
+    --device $DEVICE --sections compiled --size $SIZE --dtype $dtype $conc --rounds $ROUNDS \
+    --repeats $REPEATS --compile-configs $COMPILE_CONFIGS \
+    --out "$PARTS/compiled_${dtype}${conc:+_concurrent}.json"
+}
+compiled fp32
+for d in ${COMPILED_LATE[@]+"${COMPILED_LATE[@]}"}; do compiled "$d"; done
 step parity "$CAP" $PY tools/analysis_tools/fused_parity.py --device $DEVICE --N $N --out "$PARTS/parity.json"
 table4() {  # table4 DTYPE [--concurrent]: Table 4, and the training step once per precision
   local dtype=$1 conc=${2:-} extra=(--no-train-step)
@@ -117,6 +144,7 @@ step diffusion "$CAP" $PY tools/analysis_tools/benchmark.py --device $DEVICE --s
 step cuda_tests "$CAP" $PY -m pytest "${TESTS[@]}" -p no:cacheprovider
 table4 bf16
 table4 bf16 --concurrent
+for d in ${COMPILED_LATE[@]+fp32 "${COMPILED_LATE[@]}"}; do compiled "$d" --concurrent; done
 step report 60 $PY tools/analysis_tools/gpu_report.py "$PARTS" "$OUT"
 cat "$OUT/steps.txt"
 ! grep -qv ' rc=0 ' "$OUT/steps.txt"
