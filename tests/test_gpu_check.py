@@ -25,7 +25,7 @@ def test_the_gpu_check_runs_end_to_end_in_its_dry_run(tmp_path):
     env = dict(os.environ, OUT=str(out), PYTHON=sys.executable, OMP_NUM_THREADS='1',
                PACK=tiny_pack(tmp_path))
     proc = subprocess.run(['bash', osp.join(ROOT, 'tools', 'misc', 'gpu_check.sh'), '--dry-run'],
-                          env=env, capture_output=True, text=True, timeout=900)
+                          env=env, capture_output=True, text=True, timeout=1500)
     log = (out / 'gpu_check.log').read_text() if (out / 'gpu_check.log').exists() else ''
     assert proc.returncode == 0, proc.stdout[-2000:] + log[-3000:]
     steps = dict(line.split(' ', 1) for line in (out / 'steps.txt').read_text().splitlines())

@@ -190,3 +190,67 @@ def test_a_damaged_but_complete_jpeg_is_an_error(tmp_path):
         imread_checked(str(bad))
     with pytest.raises(ValueError, match=msg):  # training and testing load through this
         TRANSFORMS.build(dict(type='LoadImageFromFile'))({'img_path': str(bad)})
+
+
+def test_a_concat_dataset_option_names_the_keys_that_work(tmp_path):
+    """``train_dataloader.dataset.data_root=`` on a config whose training set is a
+    ConcatDataset (VOC aug, the synthetic demo) reached its constructor as a raw TypeError."""
+    import subprocess
+    import sys
+
+    from helpers import ROOT
+    proc = subprocess.run(
+        [sys.executable, osp.join(ROOT, 'tools', 'train.py'),
+         osp.join(ROOT, 'configs', 'difnet', 'difnet_r18_synthetic.py'), '--work-dir',
+         str(tmp_path), '--cfg-options', 'train_dataloader.dataset.data_root=/data'],
+        capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1 and 'Traceback' not in proc.stderr
+    assert ("train_dataloader.dataset is a ConcatDataset of 2 datasets, which has no "
+            "'data_root'. Set it on each: train_dataloader.dataset.datasets.0.data_root=... "
+            "train_dataloader.dataset.datasets.1.data_root=...") in proc.stderr
+
+
+def test_a_work_dir_that_cannot_be_written_is_named_before_any_work(tmp_path):
+    from mmseg_difnet.utils.runtime import check_writable
+    blocker = tmp_path / 'file'
+    blocker.write_text('')  # a work dir inside a file: as unwritable as a read-only mount
+    with pytest.raises(SystemExit, match=r"the work dir .*file/w' cannot be written \(Not a "
+                       r'directory\): give a writable one'):
+        check_writable(str(blocker / 'w'), 'the work dir (--work-dir)')
+    check_writable(str(tmp_path / 'ok'), 'the work dir')  # a writable one passes
+    assert os.listdir(tmp_path / 'ok') == []  # and keeps no probe
+
+
+@pytest.mark.slow
+def test_a_rank_killed_under_torchrun_says_how_to_resume(data_dir, tmp_path):
+    """A rank killed with -9 (the out-of-memory killer) ended in torchrun's raw
+    ChildFailedError, no word of --resume."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    from helpers import ROOT
+    cfg = tiny_cfg(data_dir, tmp_path / 'work', iters=500)
+    cfg.train_dataloader.update(num_workers=0, persistent_workers=False)
+    cfg.dump(str(tmp_path / 'cfg.py'))
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, PORT=str(port),
+               PATH=osp.dirname(sys.executable) + os.pathsep + os.environ['PATH'])
+    proc = subprocess.Popen(['bash', osp.join(ROOT, 'tools', 'train.sh'), str(tmp_path / 'cfg.py'),
+                             '2'], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    for line in proc.stdout:
+        if re.search(r'Iter\(train\) \[\s*2/500\]', line):
+            break
+    ranks = subprocess.run(['pgrep', '-P', str(proc.pid)], capture_output=True,
+                           text=True).stdout.split()
+    assert len(ranks) == 2, ranks
+    os.kill(int(ranks[1]), signal.SIGKILL)
+    rest = proc.stdout.read()
+    proc.wait(timeout=120)
+    assert proc.returncode == 1
+    assert 'torchrun: rank 1 failed first (killed by SIGKILL)' in rest, rest[-3000:]
+    assert 'with the same command plus --resume' in rest and 'ChildFailedError' not in rest

@@ -9,6 +9,9 @@ tools/train.sh and tools/test.sh with torchrun's arguments.
 - A launcher stopped by a signal, or whose workers all stopped on one (they exit with
   128 + the signal after saving), exits with 128 + that signal and a one-line message, as a
   single process would, instead of torchrun's exit 1 with a traceback.
+- A worker that fails otherwise (an error, or a kill by the system) ends the launcher with
+  exit 1 and one line naming the rank and how it ended and saying how to resume, instead of
+  torchrun's ChildFailedError traceback.
 """
 import os
 import signal
@@ -49,7 +52,14 @@ def main(argv=None) -> None:
         if len(codes) == 1 and codes.pop() - 128 in STOP_SIGNALS:
             stopped(next(iter(e.failures.values())).exitcode - 128,
                     'every failed worker stopped on it (a training saves a checkpoint first)')
-        raise
+        rank, first = e.get_first_failure()
+        how = (f'killed by {signal.Signals(-first.exitcode).name}' if first.exitcode < 0 else
+               f'exit {first.exitcode}')
+        print(f'torchrun: rank {rank} failed first ({how}); the other workers were stopped. '
+              'Its error is above (a kill by the system, e.g. SIGKILL from the out-of-memory '
+              'killer, leaves none). A training continues from its last checkpoint with the '
+              'same command plus --resume.', file=sys.stderr, flush=True)
+        sys.exit(1)
 
 
 if __name__ == '__main__':

@@ -1,6 +1,8 @@
 # Copyright (c) mmseg-difnet contributors. Licensed under the Apache License 2.0.
 """What tools/train.py and tools/test.py do to a config before building mmengine's Runner."""
+import os
 import os.path as osp
+import tempfile
 from typing import Iterator
 
 import torch
@@ -108,15 +110,47 @@ def check_data_roots(cfg: Config, keys=('train_dataloader', 'val_dataloader')) -
         raise FileNotFoundError('\n'.join(dict.fromkeys(problems)))
 
 
+def _check_concat_options(cfg: Config, options: dict) -> None:
+    """A ``--cfg-options`` key into a ``ConcatDataset`` as if it were one dataset (e.g.
+    ``train_dataloader.dataset.data_root=...`` on VOC aug, whose training set joins two) would
+    reach ConcatDataset's constructor as a raw TypeError: name the keys that work."""
+    for key in options:
+        parts = key.split('.')
+        if len(parts) < 3 or parts[1] != 'dataset' or parts[2] in ('datasets', 'type'):
+            continue
+        ds = (cfg.get(parts[0]) or {}).get('dataset') or {}
+        if isinstance(ds, dict) and ds.get('type') == 'ConcatDataset':
+            n = len(ds.get('datasets', []))
+            rest = '.'.join(parts[2:])
+            raise SystemExit(
+                f'--cfg-options {key}=...: {parts[0]}.dataset is a ConcatDataset of {n} '
+                f'datasets, which has no {parts[2]!r}. Set it on each: '
+                + ' '.join(f'{parts[0]}.dataset.datasets.{i}.{rest}=...' for i in range(n)))
+
+
 def load_config(path: str, launcher: str = 'none', cfg_options=None, work_dir=None) -> Config:
     """The config as mmseg's tools load it: ``--cfg-options`` merged, ``launcher`` set and
     the work dir chosen CLI > config > ./work_dirs/<config name>."""
     cfg = Config.fromfile(path)
     cfg.launcher = launcher
     if cfg_options is not None:
+        _check_concat_options(cfg, cfg_options)
         cfg.merge_from_dict(cfg_options)
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(path))[0])
+    check_writable(cfg.work_dir, 'the work dir (--work-dir)')
     return cfg
+
+
+def check_writable(path: str, what: str) -> None:
+    """``SystemExit`` naming ``path`` when no file can be written there (a read-only mount or
+    folder), before any work is done: a probe file is created and removed."""
+    try:
+        os.makedirs(path, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix='.write_probe'):
+            pass
+    except OSError as e:
+        raise SystemExit(f'{what} {path!r} cannot be written ({e.strerror or e}): give a '
+                         'writable one (--work-dir DIR, or --out DIR for predictions).') from None

@@ -6,7 +6,7 @@
 # the targets met or missed), gpu_study.json and gpu_study.md (the study's).
 #
 #   bash tools/misc/gpu_check.sh --fetch    # here, with the package registry: the wheels into .whl/
-#   python tools/misc/pack_camvid.py        # here: CamVid as JPEG into .camvid_pack/ (~31 MiB)
+#   python tools/misc/pack_camvid.py        # here: CamVid as JPEG into .camvid_pack/ (43.7 MiB)
 #   bash tools/misc/gpu_check.sh            # on the GPU machine (the device tool, carry
 #                                           #   [".whl", ".camvid_pack", "checkpoints"])
 #   STEPS=study BUDGET=560 bash ...         # call 1: the study; call 2: STEPS="parity table4_..."
