@@ -254,3 +254,22 @@ def test_a_rank_killed_under_torchrun_says_how_to_resume(data_dir, tmp_path):
     assert proc.returncode == 1
     assert 'torchrun: rank 1 failed first (killed by SIGKILL)' in rest, rest[-3000:]
     assert 'with the same command plus --resume' in rest and 'ChildFailedError' not in rest
+
+
+def test_two_runs_started_in_one_second_get_their_own_log_dir(data_dir, tmp_path):
+    """mmengine names the log dir by the second: two tools/test.py runs on one work dir
+    started in one second wrote one log holding both and one result JSON (the other lost).
+    The dirs of the next seconds are taken here, as a run started a moment earlier leaves
+    them; the new run must claim a fresh one (``<timestamp>_2``) and leave theirs alone."""
+    import time
+    now = time.time()
+    taken = {time.strftime('%Y%m%d_%H%M%S', time.localtime(now + s)) for s in range(-1, 120)}
+    for name in taken:
+        os.makedirs(tmp_path / name)
+        (tmp_path / name / 'other_run.log').write_text('another run\n')
+    runner = _runner(data_dir, tmp_path, 2)
+    base = osp.basename(runner.log_dir)
+    assert base not in taken and base.rsplit('_', 1)[0] in taken and base.endswith('_2')
+    assert runner.timestamp == base  # the visualizer's and the JSON's paths follow it
+    for name in taken:
+        assert os.listdir(tmp_path / name) == ['other_run.log']

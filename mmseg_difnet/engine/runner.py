@@ -43,7 +43,7 @@ from collections import deque
 from typing import List, Optional
 
 import torch
-from mmengine.dist import get_world_size, is_main_process
+from mmengine.dist import broadcast_object_list, get_world_size, is_main_process
 from mmengine.hooks import CheckpointHook
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
@@ -203,6 +203,26 @@ class DifNetRunner(Runner):
         super().setup_env(env_cfg)
         if env_cfg.get('flush_denormal', True):
             torch.set_flush_denormal(True)
+        self._timestamp = self._claim_log_dir(self._timestamp)
+
+    def _claim_log_dir(self, timestamp: str) -> str:
+        """A log dir (``<work_dir>/<timestamp>``) no other run uses: mmengine names it by the
+        second, so two runs started in one second (two ``tools/test.py`` on one work dir) wrote
+        one log and one result JSON. The main process creates it atomically (``_2``, ``_3`` …
+        when taken) and tells the other ranks."""
+        name = timestamp
+        if is_main_process():
+            os.makedirs(self.work_dir, exist_ok=True)
+            for n in range(1, 1000):
+                name = timestamp if n == 1 else f'{timestamp}_{n}'
+                try:
+                    os.mkdir(osp.join(self.work_dir, name))
+                    break
+                except FileExistsError:
+                    continue
+        names = [name]
+        broadcast_object_list(names)
+        return names[0]
 
     # ---- one run per work dir -------------------------------------------------------------
     def _lock_path(self) -> str:
