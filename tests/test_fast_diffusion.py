@@ -164,3 +164,53 @@ def test_a_model_that_ran_concurrent_branches_deep_copies_and_pickles():
         twin = copy.deepcopy(model)
         torch.testing.assert_close(twin(x, mode='tensor'), ref)
     assert len(pickle.dumps(model)) > 0
+
+
+def _walk_with_stats(C, d=16, seed=0):
+    """A walk in eval mode whose BN has γ of both signs and non-trivial running statistics."""
+    from mmseg.registry import MODELS
+    torch.manual_seed(seed)
+    walk = MODELS.build(dict(type='RandomWalk', in_channels=C, embed_channels=d)).eval()
+    bn = walk.psi.bn
+    with torch.no_grad():
+        bn.weight.uniform_(-1, 1)  # negative γ: BN then max-pool ≠ max-pool then BN
+        bn.bias.uniform_(-1, 1)
+        bn.running_mean.uniform_(-1, 1)
+        bn.running_var.uniform_(0.5, 2)
+    return walk
+
+
+@pytest.mark.parametrize('C,size,grid', [(3, (53, 61), (7, 8)), (24, (7, 8), (7, 8)),
+                                         (24, (15, 17), (7, 8))])
+def test_inference_embedding_equals_conv_bn_pool(C, size, grid):
+    """Issue 37: at inference Ψ's BN is folded into its conv, a level with fewer channels
+    than Ψ (the image) is convolved channels-last and a level at the grid's size is not
+    pooled: values and gradients (conv and BN parameters, the input) equal the plain
+    maxpool(BN(conv(f))) for γ of both signs."""
+    import torch.nn.functional as F
+    walk = _walk_with_stats(C)
+    assert rw.folded_conv_bn(walk.psi.conv, walk.psi.bn) is not None
+    f = torch.randn(2, C, *size, requires_grad=True)
+    ref = F.adaptive_max_pool2d(walk.psi.bn(walk.psi.conv(f)), grid).flatten(2).transpose(1, 2)
+    out = walk.embed(f, grid)
+    assert out.shape == (2, grid[0] * grid[1], 16)
+    torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
+    params = (f, walk.psi.conv.weight, walk.psi.conv.bias, walk.psi.bn.weight, walk.psi.bn.bias)
+    g = torch.randn_like(ref)
+    for a, b in zip(torch.autograd.grad(out, params, g), torch.autograd.grad(ref, params, g)):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5 * b.abs().max().item())
+
+
+def test_training_embedding_keeps_the_batch_statistics():
+    """In training mode BN normalises with the batch's statistics: nothing is folded, and the
+    running statistics move as BN's own."""
+    walk = _walk_with_stats(3).train()
+    assert rw.folded_conv_bn(walk.psi.conv, walk.psi.bn) is None
+    mean0 = walk.psi.bn.running_mean.clone()
+    f = torch.randn(2, 3, 20, 22)
+    z = walk.psi.conv(f)
+    expect = (z - z.mean((0, 2, 3), keepdim=True)) / torch.sqrt(
+        z.var((0, 2, 3), unbiased=False, keepdim=True) + walk.psi.bn.eps)
+    expect = expect * walk.psi.bn.weight.view(1, -1, 1, 1) + walk.psi.bn.bias.view(1, -1, 1, 1)
+    torch.testing.assert_close(walk.features(f), expect, rtol=1e-4, atol=1e-5)
+    assert not torch.equal(walk.psi.bn.running_mean, mean0)

@@ -216,7 +216,7 @@ def difnet_pair():
     randomise(plugin)
     ref = RefDifNet18(K)
     load_plugin_weights(ref, plugin)
-    return plugin.eval(), ref.eval()
+    return plugin.eval(), ref.eval(), copy.deepcopy(ref).double().eval()
 
 
 # odd; even, where the stem's ceil_mode adds a row and a column: N = 34·33 > 1024 (chunks)
@@ -226,19 +226,28 @@ GRIDS = {(97, 83): (13, 11), (264, 256): (34, 33)}
 @pytest.mark.parametrize('size', list(GRIDS))
 @pytest.mark.parametrize('impl', ['auto', 'fused', 'chunked', 'dense'])
 def test_difnet18_equals_the_reference_protocol(difnet_pair, size, impl):
-    plugin, ref = difnet_pair
+    """The seed (x, M, s) is computed as the reference computes it: equal to 1e-5. The walks'
+    Ψ is computed at inference with BN folded into its conv (issue 37), whose rounding the
+    unscaled softmax(ΨΨᵀ) amplifies: y_t and the logits are held to the reference's own
+    float32 error, measured against the reference in float64 (the plugin's is smaller)."""
+    plugin, ref, ref64 = difnet_pair
     for walk in plugin.decode_head.walks:
         walk.impl = impl
     img = torch.randn(1, 3, *size, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         x, M, s, ys = ref(img)
+        ys64 = ref64(img.double())[3]
         tr = plugin.decode_head.trace(plugin.extract_feat(img))
         logits = plugin(img, mode='tensor')
     assert x.shape[-2:] == GRIDS[size]
     scale = float(x.abs().max())
-    for name, a, b in [('x', tr.x, x), ('M', tr.M, M), ('s', tr.s, s), ('logits', logits, ys[-1]),
-                       *((f'y_{t + 1}', a, b) for t, (a, b) in enumerate(zip(tr.y, ys)))]:
+    for name, a, b in [('x', tr.x, x), ('M', tr.M, M), ('s', tr.s, s)]:
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5 * scale, msg=name)
+    for name, a, b, b64 in [('logits', logits, ys[-1], ys64[-1]),
+                            *((f'y_{t + 1}', *abc) for t, abc in enumerate(zip(tr.y, ys, ys64)))]:
+        own = float((b - b64).abs().max())  # the reference's own float32 error
+        err = float((a.double() - b64).abs().max())
+        assert err <= max(1e-5 * scale, 1.5 * own), (name, err, own)
     assert not torch.allclose(ys[0], ys[-1])  # the walks do something
 
 

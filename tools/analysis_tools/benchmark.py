@@ -32,6 +32,7 @@ import time
 from typing import Callable, Dict, List
 
 import torch
+import torch.nn.functional as F
 from mmcv.cnn import fuse_conv_bn
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
@@ -111,6 +112,57 @@ def autocast(device: torch.device, dtype: str):
     return torch.autocast(device.type, dtype=DTYPES[dtype])
 
 
+PROFILE_STEPS = ('embedding', 'norm', 'pooling', 'P·y', 'walk algebra')
+NARROW_WIDTHS = (16, 32, 64)
+
+
+def diffusion_profile(head, s: torch.Tensor, levels, device: torch.device, rounds: int,
+                      repeats: int) -> Dict:
+    """The diffusion's time per step and walk, inference: the embedding (Ψ's 1×1 conv), its
+    norm, the pooling to the grid, P·y and the walk algebra of Eq. 5, each timed alone on
+    the inputs it gets in the cascade, as today's path computes them ('current': the norm
+    folded into the conv, the image channels-last, no pooling at the grid's size) and in
+    the plain order conv, BN, pool ('plain', the path before issue 37), interleaved."""
+    from mmseg_difnet.models.random_walk import choose_impl, propagate
+    grid = tuple(s.shape[-2:])
+    fns, y = {}, s
+    for t, (walk, f) in enumerate(zip(head.walks, levels)):
+        conv, bn = walk.psi.conv, walk.psi.bn
+        z = conv(f)
+        zn = bn(z)
+        psi = walk.embed(f, grid)  # (B, N, d)
+        v = y.flatten(2).transpose(1, 2)  # (B, N, K)
+        path = choose_impl(walk.impl, psi, v)[0]
+        py = propagate(psi, v, path).transpose(1, 2).reshape(y.shape)
+        mu, beta = walk.mu, walk.beta
+        fns[f'plain/{t}/embedding'] = lambda conv=conv, f=f: conv(f)
+        fns[f'plain/{t}/norm'] = lambda bn=bn, z=z: bn(z)
+        fns[f'plain/{t}/pooling'] = lambda zn=zn: F.adaptive_max_pool2d(zn, grid)
+        fns[f'current/{t}/embedding'] = lambda walk=walk, f=f: walk.features(f)
+        fns[f'current/{t}/pooling'] = lambda walk=walk, zf=walk.features(f): walk.pool(zf, grid)
+        fns[f'current/{t}/P·y'] = lambda psi=psi, v=v, path=path: propagate(psi, v, path)
+        fns[f'current/{t}/walk algebra'] = (
+            lambda py=py, y=y, mu=mu, beta=beta: beta * (mu * py + (1 - mu) * s) + (1 - beta) * y)
+        y = walk(f, y, s)
+    for d in NARROW_WIDTHS:  # a narrower Ψ (walk_cfg.embed_channels), P·y of the last walk
+        psi_d = psi[..., :d].contiguous()
+        fns[f'width/{d}'] = lambda psi_d=psi_d, v=v, path=path: propagate(psi_d, v, path)
+    times = interleaved(fns, device, rounds, repeats)
+    out: Dict = dict(grid=list(grid), walks=len(head.walks), levels=[list(f.shape[1:])
+                                                                      for f in levels])
+    for order in ('plain', 'current'):
+        rows = {}
+        for step in PROFILE_STEPS:
+            key = ('current' if step in ('P·y', 'walk algebra') else order)
+            per_walk = [statistics.median(times[f'{key}/{t}/{step}'])
+                        if f'{key}/{t}/{step}' in times else 0.0 for t in range(len(head.walks))]
+            rows[step] = dict(per_walk=per_walk, total=sum(per_walk))
+        rows['total'] = sum(r['total'] for r in rows.values())
+        out[order] = rows
+    out['P·y by Ψ width'] = {d: statistics.median(times[f'width/{d}']) for d in NARROW_WIDTHS}
+    return out
+
+
 def models_and_costs(device: torch.device, rounds: int, repeats: int, size: int = 505,
                      train_size: int = 321, train_batch: int = 2, dtype: str = 'fp32',
                      concurrent: bool = False, amp: bool = False, train: bool = True) -> Dict:
@@ -142,6 +194,7 @@ def models_and_costs(device: torch.device, rounds: int, repeats: int, size: int 
         fused_t = interleaved(dict(difnet50_fused_bn=lambda: fused(x, mode='tensor'),
                                    difnet50=lambda: difnet(x, mode='tensor')),
                               device, rounds, repeats)
+        profile = diffusion_profile(head, s, levels, device, rounds, repeats)
     res['inference'] = dict(
         size=size, rounds=rounds, repeats=repeats,
         seconds={k: statistics.median(v) for k, v in {**parts, **totals}.items()},
@@ -151,7 +204,8 @@ def models_and_costs(device: torch.device, rounds: int, repeats: int, size: int 
             totals['difnet50']),
         fused_conv_bn=dict(seconds=statistics.median(fused_t['difnet50_fused_bn']),
                            ratio=ratio_stats(fused_t['difnet50_fused_bn'],
-                                             fused_t['difnet50'])))
+                                             fused_t['difnet50'])),
+        diffusion_profile=profile)
     if not train:
         return res
     # a training step: forward (loss), backward, SGD step
@@ -379,12 +433,38 @@ def models_markdown(results: Dict) -> str:
               f"(paper 15%). DifNet-50 with conv+BN fused (mmcv `fuse_conv_bn`): "
               f"{inf['fused_conv_bn']['seconds']:.3f} s, "
               f"{_spread(inf['fused_conv_bn']['ratio'])} of the unfused."]
+    if 'diffusion_profile' in inf:
+        lines += ['', profile_markdown(inf['diffusion_profile'], sec['difnet50'])]
     if tr:
         lines.append(f"Training step: DifNet-50 {tr['seconds']['difnet50']:.2f} s, "
                      f"DeepLabV2-101 {tr['seconds']['deeplabv2_101']:.2f} s.")
     if tr and 'peak_gib' in tr:
         lines.append(f"Training peak memory: DifNet-50 {tr['peak_gib']['difnet50']:.2f} GiB, "
                      f"DeepLabV2-101 {tr['peak_gib']['deeplabv2_101']:.2f} GiB.")
+    return '\n'.join(lines)
+
+
+def profile_markdown(prof: Dict, total: float) -> str:
+    """The diffusion profile: ms per step (summed over the walks, and per walk)."""
+    T = prof['walks']
+    lines = [f"Diffusion of DifNet-50 per step, ms (grid {prof['grid'][0]}×{prof['grid'][1]}; "
+             f"walks 1..{T} on levels {', '.join('×'.join(map(str, l)) for l in prof['levels'])}"
+             "; P·y and the algebra are the same code in both orders):", '',
+             '| step | plain: conv, BN, pool | current | current per walk |',
+             '|---|---:|---:|---|']
+    for step in (*PROFILE_STEPS, 'total'):
+        a, b = prof['plain'][step], prof['current'][step]
+        a_t = a if step == 'total' else a['total']
+        b_t = b if step == 'total' else b['total']
+        per = '' if step == 'total' else ' / '.join(f'{1e3 * x:.1f}' for x in b['per_walk'])
+        lines.append(f'| {step} | {1e3 * a_t:.1f} | {1e3 * b_t:.1f} | {per} |')
+    lines.append(f"| share of DifNet-50's {total:.3f} s | {100 * prof['plain']['total'] / total:.1f}% "
+                 f"| {100 * prof['current']['total'] / total:.1f}% | |")
+    widths = prof.get('P·y by Ψ width')
+    if widths:
+        lines += ['', 'P·y of one walk by the width d of Ψ (`walk_cfg.embed_channels`; the paper '
+                  'and the default: 64): ' + ', '.join(
+                      f'd = {d} {1e3 * t:.1f} ms' for d, t in widths.items()) + '.']
     return '\n'.join(lines)
 
 
