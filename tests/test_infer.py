@@ -28,6 +28,26 @@ def test_infer_writes_overlay_and_sheet(trained, tmp_path):
     assert pred.shape == image.size[::-1] and overlay.size == image.size
     assert pred.max() < 21
     assert (tmp_path / 'out' / 'syn_val_00000_study' / 'summary.png').is_file()
+    page = tmp_path / 'out' / 'syn_val_00000_walks.html'  # the interactive page, and where
+    assert page.is_file() and 'interactive page: out/syn_val_00000_walks.html' in proc.stdout
+
+
+def test_visualize_diffusion_writes_a_page_per_image_of_a_folder(trained, tmp_path):
+    import shutil
+    (tmp_path / 'imgs').mkdir()
+    for name in ('a.jpg', 'b.jpg'):
+        shutil.copy(trained['image'], tmp_path / 'imgs' / name)
+    tool = osp.join(ROOT, 'tools', 'analysis_tools', 'visualize_diffusion.py')
+    proc = subprocess.run([sys.executable, tool, trained['cfg_path'], trained['ckpt'],
+                           str(tmp_path / 'imgs'), '--html', str(tmp_path / 'pages')],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    sizes = [float(v) for v in re.findall(r'page: .*?\.html \(([0-9.]+) MB, 5 walks on',
+                                          proc.stdout)]
+    assert len(sizes) == 2 and all(0 < v < 10 for v in sizes), proc.stdout
+    index = (tmp_path / 'pages' / 'index.html').read_text()
+    assert 'href="a.html"' in index and 'href="b.html"' in index
+    assert (tmp_path / 'pages' / 'a.html').stat().st_size > 10000
 
 
 def test_infer_errors(trained, tmp_path):

@@ -12,8 +12,10 @@ one the PyTorch model gives; an export with --output labels (the default) is res
 nearest neighbour, so pixels at class boundaries differ (docs/deploy.md).
 
 Writes DIR/<image>_pred.png (class indices), DIR/<image>_overlay.png and, with --sheet,
-DIR/<image>_study/summary.png. A large diffusion grid (more than --warn-nodes nodes) is
-explained and each walk reported: P·y is O(N²) in the nodes; --max-side shrinks the image.
+DIR/<image>_study/summary.png and the interactive page DIR/<image>_walks.html (click a pixel,
+see its row of every P_t; tools/analysis_tools/visualize_diffusion.py --html makes it too).
+A large diffusion grid (more than --warn-nodes nodes) is explained and each walk reported:
+P·y is O(N²) in the nodes; --max-side shrinks the image.
 mmseg's ``MMSegInferencer(model=CONFIG, weights=CHECKPOINT)``
 works as well (the configs import this package).
 """
@@ -47,7 +49,8 @@ def main(argv=None):
     parser.add_argument('image')
     parser.add_argument('--out', default='work_dirs/infer')
     parser.add_argument('--sheet', action='store_true',
-                        help='also write the diffusion study of the image (DifNet models)')
+                        help='also write the diffusion study of the image and its interactive page '
+                             '(models with diffusion)')
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--max-side', type=int, help='resize the image (keeping its aspect) '
                         'so that its longer side is at most this before inference; the '
@@ -110,6 +113,11 @@ def main(argv=None):
         paths = ds.write_figures(ds.study(model, image), image,
                                  osp.join(args.out, f'{name}_study'), ds.palette_of(model))
         print(f'diffusion sheet: {paths["summary"]}')
+        from mmseg_difnet.visualization.diffusion_page import write_page
+        info = write_page(model, image, osp.join(args.out, f'{name}_walks.html'),
+                          title=f'DifNet walks: {osp.basename(args.image)}')
+        print(f'interactive page: {info["path"]} ({info["bytes"] / 1e6:.1f} MB): open it in a '
+              'browser and click a pixel to see its row of every P_t')
 
 
 def exported_prediction(cfg, path: str, image: np.ndarray, backend: str, threads=None):

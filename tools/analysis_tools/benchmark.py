@@ -448,7 +448,7 @@ def profile_markdown(prof: Dict, total: float) -> str:
     """The diffusion profile: ms per step (summed over the walks, and per walk)."""
     T = prof['walks']
     lines = [f"Diffusion of DifNet-50 per step, ms (grid {prof['grid'][0]}×{prof['grid'][1]}; "
-             f"walks 1..{T} on levels {', '.join('×'.join(map(str, l)) for l in prof['levels'])}"
+             f"walks 1..{T} on levels {', '.join('×'.join(map(str, lv)) for lv in prof['levels'])}"
              "; P·y and the algebra are the same code in both orders):", '',
              '| step | plain: conv, BN, pool | current | current per walk |',
              '|---|---:|---:|---|']
@@ -458,8 +458,9 @@ def profile_markdown(prof: Dict, total: float) -> str:
         b_t = b if step == 'total' else b['total']
         per = '' if step == 'total' else ' / '.join(f'{1e3 * x:.1f}' for x in b['per_walk'])
         lines.append(f'| {step} | {1e3 * a_t:.1f} | {1e3 * b_t:.1f} | {per} |')
-    lines.append(f"| share of DifNet-50's {total:.3f} s | {100 * prof['plain']['total'] / total:.1f}% "
-                 f"| {100 * prof['current']['total'] / total:.1f}% | |")
+    share = {k: 100 * prof[k]['total'] / total for k in ('plain', 'current')}
+    lines.append(f"| share of DifNet-50's {total:.3f} s | {share['plain']:.1f}% "
+                 f"| {share['current']:.1f}% | |")
     widths = prof.get('P·y by Ψ width')
     if widths:
         lines += ['', 'P·y of one walk by the width d of Ψ (`walk_cfg.embed_channels`; the paper '

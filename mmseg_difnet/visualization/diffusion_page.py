@@ -1,0 +1,136 @@
+# Copyright (c) mmseg-difnet contributors. Licensed under the Apache License 2.0.
+"""An interactive page of the walks for one image (the paper's Fig. 2-4 in a browser).
+
+One self-contained HTML file (``diffusion_page.html`` with the data inlined; no network, no
+server): the image as the model sees it, the label when given, x, M, s, y_1 .. y_T and the
+prediction as class maps; a click on any pixel shows, for every walk, that node's row of
+P_t = softmax(Ψ_t Ψ_tᵀ) as a heat map over the image, the node's class scores through the
+cascade and, with a label, its same-class mass per walk. The page carries Ψ_t on the
+diffusion grid (N × d float32 per walk, the tensors the walks use) and computes a row on
+click as the model does (:func:`..models.random_walk.transition_matrix`), never N × N.
+"""
+import base64
+import io
+import json
+import os
+import os.path as osp
+import time
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from mmseg.apis.utils import _preprare_data  # mmseg's own data path of inference_model
+from PIL import Image
+
+from ..models.label_affinity import sample_grid_labels
+from .diffusion_study import palette_of
+
+TEMPLATE = osp.join(osp.dirname(__file__), 'diffusion_page.html')
+
+
+def _b64(a: np.ndarray) -> str:
+    return base64.b64encode(np.ascontiguousarray(a).tobytes()).decode('ascii')
+
+
+def _png(rgb: np.ndarray) -> str:
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, format='PNG', optimize=True)
+    return 'data:image/png;base64,' + base64.b64encode(buf.getvalue()).decode('ascii')
+
+
+def _on_grid(t: torch.Tensor, grid, align_corners: bool) -> torch.Tensor:
+    """A (1, C, h', w') map on the diffusion grid (x and M are on the seed's grid, which is
+    coarser when ``grid_scale`` > 1), resized as the head resizes x."""
+    if tuple(t.shape[-2:]) == tuple(grid):
+        return t
+    return F.interpolate(t, size=tuple(grid), mode='bilinear', align_corners=align_corners)
+
+
+@torch.no_grad()
+def page_data(model, image: np.ndarray, label: Optional[np.ndarray] = None) -> Dict:
+    """What the page shows, for ``image`` (H, W, 3 BGR uint8) through the config's test
+    pipeline and data preprocessor (as ``inference_model``) and ``label`` (H, W class
+    indices; 255 and any value that is no class are void) at the image's size. Arrays are
+    base64 strings of little-endian float32 / uint8; the page's ``row`` and Python's P_t
+    agree to float precision."""
+    head = model.decode_head
+    if not hasattr(head, 'trace'):
+        raise ValueError(f'the decode head is {type(head).__name__}, not a diffusion head '
+                         '(DifNetHead or DiffusionHead): there are no walks to show.')
+    data, _ = _preprare_data(image, model)
+    shown = data['inputs'][0].numpy()[::-1].transpose(1, 2, 0)  # (H, W, 3) RGB, as fed
+    data = model.data_preprocessor(data, False)
+    inputs, samples = data['inputs'], data['data_samples']
+    meta = samples[0].metainfo
+    H, W = meta['img_shape'][:2]
+    padding = list(meta.get('img_padding_size', meta.get('padding_size', [0, 0, 0, 0])))
+    feats = model.extract_feat(inputs)
+    tr = head.trace(feats)
+    grid = tuple(tr.s.shape[-2:])
+    N = grid[0] * grid[1]
+    stages = {k: _on_grid(v, grid, head.align_corners) for k, v in tr.stages().items()}
+    if getattr(head, 'gate', None) is not None:  # the refinement mode's output differs
+        stages['out'] = tr.out
+    pred = model.predict(inputs, samples)[0].pred_sem_seg.data[0].cpu().numpy()  # ori size
+    classes = list((getattr(model, 'dataset_meta', None) or {}).get('classes')
+                   or [str(k) for k in range(head.num_classes)])
+    palette = palette_of(model)[:len(classes)]
+    import matplotlib
+    lut = (matplotlib.colormaps['viridis'](np.linspace(0, 1, 256))[:, :3] * 255).round()
+    levels = head.split_inputs(feats)[1]
+    out = dict(
+        image=_png(np.ascontiguousarray(shown)), image_size=[H, W],
+        input_size=list(inputs.shape[-2:]), padding=padding, grid=list(grid),
+        walks=len(tr.psi), embed_channels=int(tr.psi[0].shape[-1]), classes=classes,
+        palette=palette.astype(int).tolist(), colormap=lut.astype(int).tolist(),
+        zoom=max(1, 320 // max(W, 1)),
+        level_names=['×'.join(str(v) for v in f.shape[1:]) for f in levels],
+        stage_names=list(stages),
+        stage_scores=[_b64(v[0].float().reshape(-1, N).numpy().astype('<f4'))
+                      for v in stages.values()],  # (K, N) each
+        M=_b64(_on_grid(tr.M, grid, head.align_corners)[0, 0].numpy().astype('<f4')),
+        psi=[_b64(p[0].float().numpy().astype('<f4')) for p in tr.psi],  # (N, d) each
+        prediction=_b64(np.asarray(Image.fromarray(pred.astype(np.uint8)).resize(
+            (W, H), Image.NEAREST))),
+        label=None, grid_labels=None)
+    if label is not None:  # values that are no class (CamVid's 11, "unlabelled") are void
+        label = np.where(np.asarray(label) < len(classes), label, head.ignore_index)
+        lab = torch.from_numpy(label.astype(np.int64))
+        out['grid_labels'] = _b64(sample_grid_labels(
+            lab, (H, W), padding, grid, head.ignore_index)[0].numpy().astype(np.uint8))
+        out['label'] = _b64(np.asarray(Image.fromarray(np.asarray(label, np.uint8)).resize(
+            (W, H), Image.NEAREST)))
+    return out
+
+
+def render(data: Dict, title: str) -> str:
+    """The page's HTML: the template with ``data`` inlined as JSON."""
+    with open(TEMPLATE, encoding='utf-8') as f:
+        html = f.read()
+    payload = json.dumps(data, separators=(',', ':')).replace('</', '<\\/')
+    return html.replace('__TITLE__', title.replace('<', '&lt;')).replace('__DATA__', payload)
+
+
+def write_page(model, image: np.ndarray, path: str, label: Optional[np.ndarray] = None,
+               title: Optional[str] = None) -> Dict:
+    """Write the page for one image to ``path``; returns its path, size, nodes and seconds."""
+    t0 = time.perf_counter()
+    data = page_data(model, image, label)
+    html = render(data, title or osp.basename(path))
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    with open(path, 'w', encoding='utf-8') as f:
+        f.write(html)
+    return dict(path=path, bytes=osp.getsize(path), nodes=data['grid'][0] * data['grid'][1],
+                walks=data['walks'], seconds=time.perf_counter() - t0)
+
+
+def write_index(pages: Sequence[Dict], path: str) -> str:
+    """An index page linking the pages of a folder of images."""
+    items: List[str] = [f'<li><a href="{osp.relpath(p["path"], osp.dirname(path))}">'
+                        f'{osp.basename(p["path"])}</a> ({p["bytes"] / 1e6:.1f} MB)</li>'
+                        for p in pages]
+    with open(path, 'w', encoding='utf-8') as f:
+        f.write('<!DOCTYPE html><meta charset="utf-8"><title>DifNet walks</title>'
+                f'<h1>DifNet walks: {len(pages)} images</h1><ul>{"".join(items)}</ul>')
+    return path

@@ -1,0 +1,158 @@
+"""The interactive page of the walks (issue 40): what it carries equals the model's tensors,
+and in a real headless Chromium a click at a pixel draws, for every walk, that node's row of
+P_t equal to the model's P_t rows to float precision."""
+import base64
+import os
+import os.path as osp
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from helpers import ROOT
+from mmseg.apis import init_model
+from PIL import Image
+
+from mmseg_difnet.datasets import imread_checked
+from mmseg_difnet.models.label_affinity import sample_grid_labels
+from mmseg_difnet.visualization.diffusion_page import page_data, write_page
+
+CHROMIUM = os.environ.get('CHROMIUM', '/usr/bin/chromium')
+FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+         '--disable-background-networking', '--disable-component-update', '--disable-sync']
+
+
+def floats(b64, shape):
+    return np.frombuffer(base64.b64decode(b64), '<f4').reshape(shape)
+
+
+@pytest.fixture(scope='module')
+def page_model(trained):
+    model = init_model(trained['cfg_path'], trained['ckpt'], device='cpu')
+    image = imread_checked(trained['image'])
+    label_path = trained['image'].replace('JPEGImages', 'SegmentationClass').replace('.jpg',
+                                                                                   '.png')
+    label = np.asarray(Image.open(label_path))
+    return model, image, label
+
+
+def reference(model, image):
+    """The model's own tensors for the page's image, through inference_model's data path."""
+    from mmseg.apis.utils import _preprare_data
+    data = model.data_preprocessor(_preprare_data(image, model)[0], False)
+    head = model.decode_head
+    with torch.no_grad():
+        feats = model.extract_feat(data['inputs'])
+        tr = head.trace(feats)
+        P = head.transition_matrices(head.split_inputs(feats)[1], tuple(tr.s.shape[-2:]))
+    return data, tr, P
+
+
+def test_the_page_carries_the_walks_tensors(page_model, tmp_path):
+    model, image, label = page_model
+    data = page_data(model, image, label)
+    ref, tr, _ = reference(model, image)
+    h, w = data['grid']
+    N, d, K = h * w, data['embed_channels'], len(data['classes'])
+    assert data['walks'] == len(tr.psi) == 5 and (h, w) == tuple(tr.s.shape[-2:])
+    for t in range(5):  # Ψ_t exactly as the walks use it
+        np.testing.assert_array_equal(floats(data['psi'][t], (N, d)), tr.psi[t][0].numpy())
+    names = data['stage_names']
+    assert names == ['x', 's', 'y1', 'y2', 'y3', 'y4', 'y5']
+    np.testing.assert_array_equal(floats(data['stage_scores'][names.index('y5')], (K, N)),
+                                  tr.y[-1][0].reshape(K, N).numpy())
+    meta = ref['data_samples'][0].metainfo
+    grid_lab = sample_grid_labels(torch.from_numpy(label.astype(np.int64)),
+                                  meta['img_shape'][:2], [0, 0, 0, 0], (h, w))[0].numpy()
+    np.testing.assert_array_equal(
+        np.frombuffer(base64.b64decode(data['grid_labels']), np.uint8), grid_lab)
+    info = write_page(model, image, str(tmp_path / 'p.html'), label)
+    assert info['bytes'] == osp.getsize(tmp_path / 'p.html') and info['nodes'] == N
+    html = open(tmp_path / 'p.html').read()
+    assert 'http://' not in html and 'https://' not in html  # nothing from the network
+
+
+def test_a_model_without_walks_is_refused(tmp_path):
+    from mmengine.config import Config
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'difnet', 'deeplabv2_r18_synthetic.py'))
+    cfg.model.backbone.init_cfg = None
+    model = init_model(cfg, device='cpu')
+    with pytest.raises(ValueError, match='not a diffusion head .*no walks to show'):
+        page_data(model, np.zeros((64, 64, 3), np.uint8))
+
+
+def _browser():
+    """Playwright's Chromium on the system's browser: a skip naming what is missing, unless
+    DIFNET_REQUIRE_BROWSER=1 (CI, after `make test-browser` installed both)."""
+    missing = []
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        missing.append('the Python package playwright (make test-browser installs it)')
+        sync_playwright = None
+    if not (osp.isfile(CHROMIUM) or shutil.which(CHROMIUM)):
+        missing.append(f'the browser {CHROMIUM} (Debian: apt-get install chromium; or set '
+                       'CHROMIUM=/path/to/chromium)')
+    if missing:
+        message = 'the browser tests need ' + ' and '.join(missing)
+        if os.environ.get('DIFNET_REQUIRE_BROWSER') == '1':
+            pytest.fail(message)
+        pytest.skip(message)
+    return sync_playwright
+
+
+@pytest.mark.browser
+def test_a_click_draws_the_nodes_rows_of_every_p_t(page_model, tmp_path):
+    sync_playwright = _browser()
+    model, image, label = page_model
+    path = tmp_path / 'walks.html'
+    write_page(model, image, str(path), label)
+    ref, tr, P = reference(model, image)
+    h, w = tr.s.shape[-2:]
+    meta = ref['data_samples'][0].metainfo
+    H, W = meta['img_shape'][:2]
+    left, _, top, _ = meta.get('img_padding_size', [0, 0, 0, 0])
+    Hin, Win = ref['inputs'].shape[-2:]
+    grid_lab = np.frombuffer(base64.b64decode(page_data(model, image, label)['grid_labels']),
+                             np.uint8)
+    errors = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={'width': 1600, 'height': 1200})
+        page.on('console', lambda m: errors.append(m.text) if m.type == 'error' else None)
+        page.on('pageerror', lambda e: errors.append(str(e)))
+        page.goto(path.as_uri())
+        page.wait_for_function('window.difnetPage && window.difnetPage.state.node !== null')
+        zoom = page.evaluate('window.difnetPage.zoom')
+        for x, y in ((5, 7), (W - 3, H // 2), (W // 2, H - 2)):
+            page.locator('#image').click(position={'x': (x + 0.5) * zoom,
+                                                   'y': (y + 0.5) * zoom})
+            state = page.evaluate('window.difnetPage.state')
+            assert state['pixel'] == [x, y]
+            r = min(h - 1, int((y + top + 0.5) * h / Hin))
+            c = min(w - 1, int((x + left + 0.5) * w / Win))
+            node = r * w + c
+            assert state['node'] == node
+            rows = [P[t][0, node].double().numpy() for t in range(5)]
+            for t in range(5):  # the page's row of P_t = the model's, to float precision
+                row = np.array(state['rows'][t])
+                assert abs(row.sum() - 1) < 1e-9
+                np.testing.assert_allclose(row, rows[t], rtol=2e-5, atol=1e-7)
+            for name, v in tr.stages().items():  # the node's class scores through the cascade
+                if v.shape[-2:] != (h, w):  # x on the seed's grid (grid_scale 2): resized
+                    v = torch.nn.functional.interpolate(
+                        v, size=(h, w), mode='bilinear',
+                        align_corners=model.decode_head.align_corners)
+                np.testing.assert_allclose(state['scores'][name], v[0, :, r, c].numpy(),
+                                           rtol=1e-5, atol=1e-6)
+            if grid_lab[node] != 255:  # its same-class mass per walk
+                same = (grid_lab == grid_lab[node]) & (np.arange(h * w) != node)
+                np.testing.assert_allclose(state['same_class'], [row[same].sum() for row in rows],
+                                           rtol=1e-5, atol=1e-7)
+            else:
+                assert state['same_class'] == []
+        shot = tmp_path / 'walks.png'
+        page.screenshot(path=str(shot), full_page=True)
+        browser.close()
+    assert errors == []
+    assert Image.open(shot).size[0] >= 4 * W * zoom
