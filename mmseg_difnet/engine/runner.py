@@ -210,16 +210,14 @@ class DifNetRunner(Runner):
         second, so two runs started in one second (two ``tools/test.py`` on one work dir) wrote
         one log and one result JSON. The main process creates it atomically (``_2``, ``_3`` …
         when taken) and tells the other ranks."""
-        name = timestamp
-        if is_main_process():
-            os.makedirs(self.work_dir, exist_ok=True)
-            for n in range(1, 1000):
-                name = timestamp if n == 1 else f'{timestamp}_{n}'
-                try:
-                    os.mkdir(osp.join(self.work_dir, name))
-                    break
-                except FileExistsError:
-                    continue
+        name, n = timestamp, 1
+        while is_main_process():  # mmengine made the work dir before setup_env
+            try:
+                os.mkdir(osp.join(self.work_dir, name))
+                break
+            except FileExistsError:
+                n += 1
+                name = f'{timestamp}_{n}'
         names = [name]
         broadcast_object_list(names)
         return names[0]

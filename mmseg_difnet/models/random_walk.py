@@ -178,7 +178,9 @@ def build_reference_norm(norm_cfg: ConfigType, channels: int, weight_init: str) 
 def folded_conv_bn(conv: nn.Conv2d, norm: nn.Module) -> Optional[Tuple[Tensor, Tensor]]:
     """Weight and bias of ``norm(conv(x))`` as one conv, where ``norm`` is a BatchNorm that
     uses its running statistics (eval mode); None otherwise (training, other norms).
-    BN(z) = a·z + (β − a·μ) with a = γ / √(σ² + ε), so W' = a·W, b' = a·(b − μ) + β."""
+    BN(z) = a·z + (β − a·μ) with a = γ / √(σ² + ε), so W' = a·W, b' = a·(b − μ) + β.
+    Computed per call from the parameters (mmcv's ``fuse_conv_bn`` rewrites the module in
+    place, which would change the trained model)."""
     if (not isinstance(norm, nn.modules.batchnorm._BatchNorm) or norm.training
             or norm.running_var is None):
         return None
@@ -283,12 +285,12 @@ class RandomWalk(BaseModule):
         affine map per channel and is folded into the conv's weights and bias: one pass over
         the (B, d, H_t, W_t) tensor instead of two, equal to float rounding for any sign of γ
         (the pooling comes after both). A level with fewer channels than Ψ (the image, at the
-        input's full size) is convolved channels-last, which oneDNN computes ~2.5× faster
-        than NCHW at 505² (docs/fast_diffusion.md); the result is the same tensor."""
-        folded = folded_conv_bn(self.psi.conv, self.psi.bn)
-        if folded is None or exporting():  # training: BN uses the batch's statistics
+        input's full size) is convolved channels-last, which oneDNN computes faster than NCHW
+        (measured in docs/fast_diffusion.md); the result is the same tensor."""
+        folded = None if exporting() else folded_conv_bn(self.psi.conv, self.psi.bn)
+        if folded is None:  # training (BN uses the batch's statistics), or an export
             return self.psi(f)
-        if f.shape[1] < folded[0].shape[0] and f.dim() == 4:
+        if f.shape[1] < folded[0].shape[0]:
             f = f.contiguous(memory_format=torch.channels_last)
         return F.conv2d(f, *folded)  # (B, d, H_t, W_t)
 
