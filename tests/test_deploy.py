@@ -18,16 +18,16 @@ import torch.nn.functional as F
 from helpers import ROOT, build, difnet_cfg
 from PIL import Image
 
-from mmseg_difnet.models import random_walk as rw
+from mmseg_difnet.deployment import ExportWrapper
+from mmseg_difnet.deployment.build import PARITY_SIZES as SIZES
+from mmseg_difnet.deployment.build import build_for_export as build_model
+from mmseg_difnet.deployment.build import nonzero_bn_checkpoint
+from mmseg_difnet.deployment.segmenter import Segmenter
+from mmseg_difnet.models import export_pooling
+from mmseg_difnet.models import propagation as rw
 from mmseg_difnet.utils import exporting
 
 TOOL = osp.join(ROOT, 'tools', 'deployment', 'pytorch2onnx.py')
-sys.path.insert(0, osp.dirname(TOOL))
-from parity_table import SIZES, nonzero_bn_checkpoint  # noqa: E402
-from pytorch2onnx import build as build_model  # noqa: E402
-
-from mmseg_difnet.deployment import ExportWrapper  # noqa: E402
-from mmseg_difnet.deployment.segmenter import Segmenter  # noqa: E402
 
 
 @pytest.mark.parametrize('H,W,h,w', [(8, 8, 4, 4), (7, 9, 3, 4), (5, 5, 8, 8), (13, 17, 5, 7),
@@ -36,7 +36,8 @@ from mmseg_difnet.deployment.segmenter import Segmenter  # noqa: E402
 def test_the_export_pooling_equals_adaptive_max_pool2d(H, W, h, w):
     # grids larger, smaller, equal to and not dividing the input
     x = torch.randn(2, 3, H, W, generator=torch.Generator().manual_seed(H * W + h))
-    assert torch.equal(rw.adaptive_max_pool2d(x, (h, w)), F.adaptive_max_pool2d(x, (h, w)))
+    assert torch.equal(export_pooling.adaptive_max_pool2d(x, (h, w)),
+                       F.adaptive_max_pool2d(x, (h, w)))
 
 
 def test_the_export_walk_equals_the_dense_one_whole_and_in_row_blocks():

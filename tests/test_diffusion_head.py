@@ -7,7 +7,7 @@ import torch
 from helpers import SEED_HEADS, batch, build, diffusion_cfg, difnet_cfg, logged, plain_cfg
 from mmseg.registry import MODELS
 
-from mmseg_difnet.models import map_plain_checkpoint
+from mmseg_difnet.checkpoint import map_plain_checkpoint
 
 
 @pytest.mark.parametrize('seed_head', sorted(SEED_HEADS))
@@ -161,10 +161,11 @@ def test_shared_similarity_walks_train_and_their_gradient_reaches_the_backbone()
     def backbone_grad(detach_levels):
         model.zero_grad()
         feats = model.extract_feat(data['inputs'])
-        stages, levels = head.split_inputs(feats)
+        n = len(feats) - head.num_walks  # the neck appends the levels to the stages
+        stages, levels = feats[:n], feats[n:]
         if detach_levels:
             levels = [f.detach() for f in levels]
-        x, M, s = head.seed(feats)
+        x, M, s = head.seed(stages)
         head.loss_by_feat(head.diffuse(s, levels)[-1], data['data_samples'])[
             'loss_ce'].backward()
         return torch.cat([p.grad.flatten() for p in model.backbone.parameters()])

@@ -42,9 +42,8 @@ def reference(model, image):
     data = model.data_preprocessor(_preprare_data(image, model)[0], False)
     head = model.decode_head
     with torch.no_grad():
-        feats = model.extract_feat(data['inputs'])
-        tr = head.trace(feats)
-        P = head.transition_matrices(head.split_inputs(feats)[1], tuple(tr.s.shape[-2:]))
+        tr = head.trace(model.extract_feat(data['inputs']))
+        P = head.transition_matrices(tr)
     return data, tr, P
 
 

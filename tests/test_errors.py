@@ -14,7 +14,7 @@ from mmengine.hooks import Hook
 from mmengine.runner import Runner
 from mmseg.registry import DATASETS, HOOKS, MODELS
 
-from mmseg_difnet.models.random_walk import propagate, transition_matrix
+from mmseg_difnet.models.propagation import propagate, transition_matrix
 
 
 def test_num_classes_differs_from_dataset(data_dir, tmp_path):

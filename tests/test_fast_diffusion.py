@@ -6,7 +6,8 @@ import torch
 from helpers import batch, build, difnet_cfg, logged
 from torch.profiler import ProfilerActivity, profile
 
-from mmseg_difnet.models import random_walk as rw
+from mmseg_difnet.models import norms
+from mmseg_difnet.models import propagation as rw
 
 
 def inputs(B, N, d, K, scale, seed=0):
@@ -189,7 +190,7 @@ def test_inference_embedding_equals_conv_bn_pool(C, size, grid):
     maxpool(BN(conv(f))) for γ of both signs."""
     import torch.nn.functional as F
     walk = _walk_with_stats(C)
-    assert rw.folded_conv_bn(walk.psi.conv, walk.psi.bn) is not None
+    assert norms.folded_conv_bn(walk.psi.conv, walk.psi.bn) is not None
     f = torch.randn(2, C, *size, requires_grad=True)
     ref = F.adaptive_max_pool2d(walk.psi.bn(walk.psi.conv(f)), grid).flatten(2).transpose(1, 2)
     out = walk.embed(f, grid)
@@ -205,7 +206,7 @@ def test_training_embedding_keeps_the_batch_statistics():
     """In training mode BN normalises with the batch's statistics: nothing is folded, and the
     running statistics move as BN's own."""
     walk = _walk_with_stats(3).train()
-    assert rw.folded_conv_bn(walk.psi.conv, walk.psi.bn) is None
+    assert norms.folded_conv_bn(walk.psi.conv, walk.psi.bn) is None
     mean0 = walk.psi.bn.running_mean.clone()
     f = torch.randn(2, 3, 20, 22)
     z = walk.psi.conv(f)

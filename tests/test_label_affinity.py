@@ -135,8 +135,7 @@ def test_head_affinity_losses_reach_psi():
     assert walks[1].psi.conv.weight.grad is None  # this loss reaches only its own Ψ
     tr = model.decode_head.trace(model.extract_feat(data['inputs']))
     grid = tuple(tr.s.shape[2:])
-    levels = model.decode_head.split_inputs(model.extract_feat(data['inputs']))[1]
-    torch.testing.assert_close(tr.psi[2], walks[2].embed(levels[2], grid))
+    torch.testing.assert_close(tr.psi[2], walks[2].embed(tr.levels[2], grid))
 
 
 def test_paper_head_has_no_affinity_loss_and_bad_walks_are_refused():

@@ -181,7 +181,7 @@ def test_workers_die_with_their_launcher(tmp_path):
     """The parent (standing in for torchrun) is killed with SIGKILL; its child, which called
     die_with_parent as DifNetRunner does under torchrun, ends too instead of training on."""
     pid_file = tmp_path / 'child.pid'
-    child = ('import os, time; from mmseg_difnet.engine.runner import die_with_parent; '
+    child = ('import os, time; from mmseg_difnet.engine.worker_signals import die_with_parent; '
              f'die_with_parent(); open({str(pid_file)!r}, "w").write(str(os.getpid())); '
              'time.sleep(60)')
     parent = subprocess.Popen([sys.executable, '-c', (

@@ -204,7 +204,7 @@ def test_one_flipped_bit_in_the_optimizer_state_is_caught(data_dir, tmp_path):
     """A checkpoint copied without its sidecar, one bit of its SGD momentum flipped, used to
     resume as "the newest valid checkpoint" (a small flip trained on silently; a large one
     surfaced later as NaN weights blamed on the learning rate)."""
-    from mmseg_difnet.engine.integrity import verify_checkpoint
+    from mmseg_difnet.checkpoint import verify_checkpoint
     _train(data_dir, tmp_path, 4)
     for f in tmp_path.glob('*.sha256'):
         f.unlink()

@@ -11,7 +11,7 @@ from helpers import tiny_cfg
 from mmengine.hooks import Hook
 from mmseg.registry import HOOKS, RUNNERS
 
-from mmseg_difnet.models.checked_encoder_decoder import CheckpointMisfit
+from mmseg_difnet.checkpoint import CheckpointMisfit
 
 
 @HOOKS.register_module()

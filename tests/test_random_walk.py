@@ -7,7 +7,7 @@ import torch
 from mmseg.registry import MODELS
 
 import mmseg_difnet  # noqa: F401
-from mmseg_difnet.models import random_walk as rw
+from mmseg_difnet.models import propagation as rw
 
 
 def make_walk(c=6, d=8, **kwargs):

@@ -10,6 +10,7 @@ import torch
 from helpers import ROOT, build, difnet_cfg
 from PIL import Image
 
+from mmseg_difnet.checkpoint import walk_params_from_checkpoint
 from mmseg_difnet.datasets.synthetic_voc import make_sample, voc_palette
 from mmseg_difnet.visualization import diffusion_study as ds
 
@@ -49,7 +50,7 @@ def test_figures_and_rows(model, tmp_path):
 def test_print_walk_params_from_checkpoint(model, tmp_path):
     path = tmp_path / 'difnet.pth'
     torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
-    params = ds.walk_params_from_checkpoint(str(path))
+    params = walk_params_from_checkpoint(str(path))
     mus = [w.mu.item() for w in model.decode_head.walks]
     betas = [w.beta.item() for w in model.decode_head.walks]
     assert params['mu'] == pytest.approx(mus, abs=1e-7)
@@ -61,4 +62,4 @@ def test_print_walk_params_from_checkpoint(model, tmp_path):
         assert f'| ⊕{t + 1} | {m:.4f} | {b:.4f} |' in out
     torch.save({'state_dict': {'backbone.conv1.weight': torch.zeros(1)}}, tmp_path / 'x.pth')
     with pytest.raises(ValueError, match='holds no DifNet walks'):
-        ds.walk_params_from_checkpoint(str(tmp_path / 'x.pth'))
+        walk_params_from_checkpoint(str(tmp_path / 'x.pth'))

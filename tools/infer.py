@@ -30,9 +30,9 @@ from mmengine.config import Config
 from mmseg.apis import inference_model, init_model
 from PIL import Image
 
+from mmseg_difnet.checkpoint import load_fitting_checkpoint
 from mmseg_difnet.datasets import imread_checked
 from mmseg_difnet.datasets.load_image_checked import MAX_PIXELS
-from mmseg_difnet.engine.config_check_hook import load_fitting_checkpoint
 from mmseg_difnet.utils import for_one_process, walk_progress
 from mmseg_difnet.visualization import diffusion_study as ds
 

@@ -1,8 +1,9 @@
 # Copyright (c) mmseg-difnet contributors. Licensed under the Apache License 2.0.
 from mmengine.dist import broadcast, get_world_size
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 from mmseg.registry import HOOKS
+
+from ..utils.unwrap import unwrap_model
 
 
 @HOOKS.register_module()
@@ -20,8 +21,7 @@ class SyncBuffersFromRank0Hook(Hook):
     def _sync(self, runner) -> None:
         if get_world_size() < 2:
             return
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        for buf in model.buffers():
+        for buf in unwrap_model(runner.model).buffers():
             broadcast(buf, src=0)
 
     def before_val_epoch(self, runner) -> None:

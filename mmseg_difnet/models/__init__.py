@@ -7,11 +7,9 @@ from .difnet_head import DifNetHead
 from .label_affinity import AffinityLoss
 from .random_walk import RandomWalk
 from .resnet import DifNetResNet
-from .seed_checkpoint import map_plain_checkpoint
 from .shared_similarity import SharedSimilarity
 from .similarity_backbone import SimilarityBackbone
 
 __all__ = ['AffinityLoss', 'CheckedEncoderDecoder', 'DeepLabV2Head', 'DifNetDataPreProcessor',
            'DiffusionHead', 'DiffusionTrace', 'DifNetEncoderDecoder', 'DifNetHead',
-           'DifNetResNet', 'RandomWalk', 'SharedSimilarity', 'SimilarityBackbone',
-           'map_plain_checkpoint']
+           'DifNetResNet', 'RandomWalk', 'SharedSimilarity', 'SimilarityBackbone']

@@ -1,22 +1,19 @@
 # Copyright (c) mmseg-difnet contributors. Licensed under the Apache License 2.0.
-"""mmseg's ``EncoderDecoder`` with the checks that turn silent wrong results into errors."""
+"""mmseg's ``EncoderDecoder`` with the checks that turn silent wrong results into errors: its
+labels, its input, its config's part arguments; its checkpoints are checked by
+:mod:`mmseg_difnet.checkpoint`."""
 import difflib
 import inspect
-import os.path as osp
 import re
-from typing import Dict, List, Optional
+from typing import Optional
 
-import torch
-import torch.nn as nn
-from mmengine.logging import print_log
-from mmengine.runner.checkpoint import _load_checkpoint
 from mmseg.models.segmentors import EncoderDecoder
 from mmseg.registry import MODELS
 from mmseg.utils import OptSampleList, SampleList
 from torch import Tensor
 
+from ..checkpoint import CHECK_MODES, check_load, load_seed_checkpoint
 from ..utils.exporting import exporting
-from .seed_checkpoint import map_plain_checkpoint
 
 
 def check_labels(data_samples: OptSampleList, num_classes: int, ignore_index: int,
@@ -39,73 +36,6 @@ def check_labels(data_samples: OptSampleList, num_classes: int, ignore_index: in
                 f'not the ignore index {ignore_index}: set decode_head.num_classes to the '
                 "number of classes, or convert the labels (mmseg's dataset converters; "
                 'reduce_zero_label=True for datasets whose 0 is background to ignore).')
-
-
-FINE_TUNE_OPT_OUT = ('To fine-tune from it on another number of classes, give --cfg-options '
-                     'model.check_checkpoint=new_classes (the classifiers start from their '
-                     'init, everything else must fit); to load whatever fits, '
-                     'model.check_checkpoint=False.')
-CHECK_MODES = (True, False, 'new_classes')
-
-
-def classifier_keys(state: Dict[str, torch.Tensor], model: nn.Module) -> List[str]:
-    """The keys of ``state`` that hold a head's tensors for another number of classes: of
-    ``decode_head.*`` / ``auxiliary_head.*``, of another shape than the model's, with the
-    model's class count among the model's dimensions (the classifiers, and H, whose input is
-    the score map)."""
-    own = model.state_dict()
-    return sorted(
-        k for k, v in state.items()
-        if k.startswith(('decode_head.', 'auxiliary_head.')) and k in own
-        and isinstance(v, torch.Tensor) and v.shape != own[k].shape
-        and getattr(getattr(model, 'decode_head', None), 'num_classes', None) in own[k].shape)
-
-
-class CheckpointMisfit(ValueError):
-    """A state dict that does not fit the model; ``detail`` is the message after the name of
-    its source, so that a caller that knows the file can name it."""
-
-    def __init__(self, source: str, detail: str) -> None:
-        super().__init__(f'{source} {detail}')
-        self.detail = detail
-
-
-def plain_checkpoint_hint(state: Dict[str, torch.Tensor], model: nn.Module) -> Optional[str]:
-    """For a model with diffusion given its plain version's state dict (what every mmseg user
-    gives as ``load_from``), the advice to give it as ``model.seed_checkpoint``."""
-    if not hasattr(getattr(model, 'decode_head', None), 'walks'):
-        return None
-    try:
-        map_plain_checkpoint(state, model)
-    except ValueError:
-        return None
-    return ('It is the checkpoint of this model\'s plain version (its backbone and decode '
-            'head, no walks): start the model with diffusion from it with --cfg-options '
-            'model.seed_checkpoint=<it> (the seed branch loads, H, the walks and the '
-            'similarity branch start from their init), not as load_from / --checkpoint.')
-
-
-def check_state_fits(state: Dict[str, torch.Tensor], model: nn.Module, source: str,
-                     how: str) -> None:
-    """Raise :class:`CheckpointMisfit` naming the keys of ``state`` (a whole model's state
-    dict) that do not fit ``model``: missing, unexpected or of another shape. mmengine would
-    load the rest and only log these (its loads are ``strict=False``); ``how`` says what to do
-    instead."""
-    state = {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
-    own = model.state_dict()
-    missing = sorted(set(own) - set(state))
-    unexpected = sorted(set(state) - set(own))
-    mismatched = sorted(k for k in set(own) & set(state) if isinstance(
-        state[k], torch.Tensor) and state[k].shape != own[k].shape)
-    if not (missing or unexpected or mismatched):
-        return
-
-    def show(keys: List[str]) -> str:
-        return f'{len(keys)} ({", ".join(keys[:5])}{", ..." if len(keys) > 5 else ""})'
-    raise CheckpointMisfit(source, (
-        f'does not fit this model ({type(model).__name__} of the config): missing keys '
-        f'{show(missing)}, unexpected keys {show(unexpected)}, shape mismatches '
-        f'{show(mismatched)}. {plain_checkpoint_hint(state, model) or how}'))
 
 
 def explain_unknown_argument(error: TypeError, parts: dict) -> Optional[TypeError]:
@@ -180,43 +110,16 @@ class CheckedEncoderDecoder(EncoderDecoder):
         """Every load of a state dict into the whole model comes here first, whoever calls
         it: the Runner's ``load_from`` and resume, mmengine's plain Runner under ``mim test``
         whatever the config's hooks, mmseg's ``init_model``, ``model.load_state_dict``. One
-        of another architecture or class count is refused (:func:`check_state_fits`)."""
-        if self.check_checkpoint:
-            state = {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
-            if self.check_checkpoint == 'new_classes':
-                restart, own = classifier_keys(state, self), self.state_dict()
-                for k in restart:  # they start from their init; the rest must fit
-                    del state_dict[prefix + k]
-                    state[k] = own[k]
-                if restart:
-                    print_log(f'check_checkpoint=new_classes: {len(restart)} tensors of the '
-                              'heads for another number of classes start from their init: '
-                              + ', '.join(restart), logger='current')
-            check_state_fits(state, self, 'the checkpoint loaded into the model',
-                             'Use the checkpoint trained with this config, or the config it '
-                             'was trained with. ' + FINE_TUNE_OPT_OUT)
+        of another architecture or class count is refused (:func:`check_load`)."""
+        check_load(self, state_dict, prefix, self.check_checkpoint)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def init_weights(self) -> None:
-        """Every module's own init, then the plain model's weights of ``seed_checkpoint``."""
+        """Every module's own init, then the plain model's weights of ``seed_checkpoint``
+        (:func:`load_seed_checkpoint`)."""
         super().init_weights()
-        if self.seed_checkpoint is None:
-            return
-        if '://' not in self.seed_checkpoint and not osp.isfile(self.seed_checkpoint):
-            raise FileNotFoundError(
-                f'model.seed_checkpoint={self.seed_checkpoint!r} does not exist: give the '
-                'checkpoint of the trained plain model (e.g. work_dirs/<run>/iter_N.pth).')
-        ckpt = _load_checkpoint(self.seed_checkpoint, map_location='cpu')  # verified
-        state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else {}
-        mapped, fresh = map_plain_checkpoint(state, self, self.seed_checkpoint)
-        for name, part in self.named_children():  # a part of the model: not the whole-model check
-            part.load_state_dict({k[len(name) + 1:]: v for k, v in mapped.items()
-                                  if k.startswith(name + '.')}, strict=False)
-        parts = sorted({'.'.join(k.split('.')[:2]) for k in fresh})
-        print_log(f'seed branch loaded from {self.seed_checkpoint} ({len(mapped)} tensors); '
-                  f'{len(fresh)} tensors start from their init: {", ".join(parts)}',
-                  logger='current')
-
+        if self.seed_checkpoint is not None:
+            load_seed_checkpoint(self, self.seed_checkpoint)
 
     def _check(self, inputs: Tensor, data_samples: OptSampleList, stage: str) -> None:
         if exporting():  # a graph cannot branch on tensor data; the inputs are symbolic

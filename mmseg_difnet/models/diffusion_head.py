@@ -19,7 +19,8 @@ from mmseg.utils import ConfigType
 from torch import Tensor
 
 from .label_affinity import grid_labels, similarity_stats
-from .random_walk import build_reference_norm, transition_matrix
+from .norms import build_reference_norm
+from .propagation import transition_matrix
 
 # Arguments of BaseDecodeHead that the outer head takes from its seed head when not given:
 # the seed head's classes, loss and label handling are the plain model's.
@@ -54,6 +55,7 @@ class DiffusionTrace(NamedTuple):
     y: List[Tensor]  # y_1 .. y_T, each (B, K, h·g, w·g)
     out: Tensor  # the head's output (B, K, h·g, w·g): y_T, or x + α (y_T − s) when gated
     psi: Optional[List[Tensor]] = None  # Ψ_1 .. Ψ_T on the diffusion grid, each (B, N, d)
+    levels: Optional[List[Tensor]] = None  # the similarity levels f_0 .. f_{T-1} it walked on
 
     def stages(self) -> Dict[str, Tensor]:
         """x, s, y1 .. yT by name: the rows of the per-walk evaluation (Fig. 4)."""
@@ -105,9 +107,9 @@ class DiffusionHead(BaseDecodeHead):
     default the refinement mode's x + α (y_T − s) with α from 0 (the plain model at the start),
     or the paper's y_T (``gate_init=None``). The steps are public, each in one place:
     :meth:`score_map` (x), :meth:`seed` (x, M, s), :meth:`diffuse` (the cascade, Eq. 5),
-    :meth:`output`, :meth:`trace` (every intermediate) and :meth:`transition_matrices` (P_t,
-    for inspection). :class:`DifNetHead` is the case whose seed is DeepLabV2's ASPP-v2
-    classifier.
+    :meth:`output`, :meth:`trace` (every intermediate, the levels included) and
+    :meth:`transition_matrices` (P_t of a trace, for inspection). :class:`DifNetHead` is the
+    case whose seed is DeepLabV2's ASPP-v2 classifier.
 
     The inputs are the backbone stages followed by the ``len(sim_channels)`` similarity levels,
     which the neck appends: :class:`SimilarityBackbone` (a second backbone, the paper's design)
@@ -227,8 +229,10 @@ class DiffusionHead(BaseDecodeHead):
     def num_walks(self) -> int:
         return len(self.walks)
 
-    def split_inputs(self, inputs: List[Tensor]) -> Tuple[List[Tensor], List[Tensor]]:
-        """Backbone stages and similarity levels f_0 .. f_{T-1} of the head's inputs."""
+    def _split_inputs(self, inputs: List[Tensor]) -> Tuple[List[Tensor], List[Tensor]]:
+        """Backbone stages and similarity levels f_0 .. f_{T-1} of the head's inputs (the
+        neck appends the levels to the stages): the one place that tells them apart, once
+        per forward (:meth:`trace`); callers take the levels from the trace."""
         name = type(self).__name__
         n_seed = len(inputs) - self.num_walks
         if n_seed < 1:
@@ -251,12 +255,11 @@ class DiffusionHead(BaseDecodeHead):
         """x: the seed head's logits (B, K, h, w) from the backbone stages."""
         return self.seed_head(stages)
 
-    def seed(self, inputs: List[Tensor]) -> Tuple[Tensor, Tensor, Tensor]:
-        """x = seed head(stages), M = H(x), s = M·x (Sec. 4).
+    def seed(self, stages: List[Tensor]) -> Tuple[Tensor, Tensor, Tensor]:
+        """x = seed head(stages), M = H(x), s = M·x (Sec. 4), from the backbone stages.
 
         Returns x (B, K, h, w), M (B, 1, h, w) and s (B, K, h·g, w·g).
         """
-        stages, _ = self.split_inputs(inputs)
         x = self.score_map(stages)  # (B, K, h, w)
         if x.shape[2] * x.shape[3] < 2:  # checked on the seed head's own grid
             raise ValueError(
@@ -299,10 +302,13 @@ class DiffusionHead(BaseDecodeHead):
         return x + self.gate * (y_T - s)
 
     def trace(self, inputs: List[Tensor]) -> DiffusionTrace:
-        """One forward pass keeping every intermediate (x, M, s, y_1 .. y_T, the output)."""
-        x, M, s = self.seed(inputs)
-        ys, psis = self.cascade(s, self.split_inputs(inputs)[1])
-        return DiffusionTrace(x, M, s, ys, self.output(x, s, ys[-1]), psis)
+        """One forward pass keeping every intermediate (x, M, s, y_1 .. y_T, the output, Ψ_t
+        and the levels), from the head's inputs: the backbone stages and the similarity
+        levels after them."""
+        stages, levels = self._split_inputs(inputs)
+        x, M, s = self.seed(stages)
+        ys, psis = self.cascade(s, levels)
+        return DiffusionTrace(x, M, s, ys, self.output(x, s, ys[-1]), psis, list(levels))
 
     def forward(self, inputs: List[Tensor]) -> Tensor:
         """The head's output (:meth:`output`), (B, K, h·g, w·g)."""
@@ -327,11 +333,11 @@ class DiffusionHead(BaseDecodeHead):
         return torch.stack([similarity_stats(psi, labels, self.num_classes,
                                              self.ignore_index) for psi in trace.psi])
 
-    def transition_matrices(self, levels: Sequence[Tensor], grid: Tuple[int, int]
-                            ) -> List[Tensor]:
-        """P_t = softmax(Ψ_t Ψ_tᵀ) of every walk on ``grid`` (the diffusion grid, that of s),
-        each (B, N, N), rows summing to 1: for inspection (Fig. 3); the walks never form P."""
-        return [transition_matrix(walk.embed(f, grid)) for walk, f in zip(self.walks, levels)]
+    @staticmethod
+    def transition_matrices(trace: DiffusionTrace) -> List[Tensor]:
+        """P_t = softmax(Ψ_t Ψ_tᵀ) of every walk of ``trace`` on its diffusion grid, each
+        (B, N, N), rows summing to 1: for inspection (Fig. 3); the walks never form P."""
+        return [transition_matrix(psi) for psi in trace.psi]
 
     def walk_parameters(self) -> Tuple[Tensor, Tensor]:
         """μ_t and β_t of every walk (Table 3), each (T,)."""

@@ -14,10 +14,9 @@ class SharedSimilarity(BaseModule):
 
     Beyond the paper: DifNet's similarity branch is a second backbone (Fig. 1a,
     :class:`SimilarityBackbone`), whose features are shaped only by the walks. Here the walks
-    read the stages the seed head reads: no second backbone (measured on DeepLabV3+-MV2,
-    docs/studies/refinement.md: 3.07 M parameters instead of 4.88 M, 12.3 GFLOPs instead
-    of 14.6), but the stages serve two tasks, classification and pixel affinity, and the
-    walks' gradients reach the seed backbone. It sits in the neck slot of a
+    read the stages the seed head reads: no second backbone (its parameters and FLOPs:
+    docs/studies/refinement.md), but the stages serve two tasks, classification and pixel
+    affinity, and the walks' gradients reach the seed backbone. It sits in the neck slot of a
     :class:`DifNetEncoderDecoder`, which hands it the image.
 
     Args:

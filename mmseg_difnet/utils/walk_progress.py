@@ -1,7 +1,6 @@
 # Copyright (c) mmseg-difnet contributors. Licensed under the Apache License 2.0.
 """Say why a large image is slow, and show the walks' progress: P·y costs O(N²) time in the
-N nodes of the diffusion grid (measured on the 2-core CPU: a 750×500 image 10 s, 1500×1000
-85 s with DifNet-R18 on the demo's test pipeline)."""
+N nodes of the diffusion grid (times in docs/troubleshooting.md)."""
 import contextlib
 import time
 from typing import Callable, Iterator

@@ -65,8 +65,7 @@ def page_data(model, image: np.ndarray, label: Optional[np.ndarray] = None) -> D
     meta = samples[0].metainfo
     H, W = meta['img_shape'][:2]
     padding = list(meta.get('img_padding_size', meta.get('padding_size', [0, 0, 0, 0])))
-    feats = model.extract_feat(inputs)
-    tr = head.trace(feats)
+    tr = head.trace(model.extract_feat(inputs))
     grid = tuple(tr.s.shape[-2:])
     N = grid[0] * grid[1]
     stages = {k: _on_grid(v, grid, head.align_corners) for k, v in tr.stages().items()}
@@ -78,14 +77,13 @@ def page_data(model, image: np.ndarray, label: Optional[np.ndarray] = None) -> D
     palette = palette_of(model)[:len(classes)]
     import matplotlib
     lut = (matplotlib.colormaps['viridis'](np.linspace(0, 1, 256))[:, :3] * 255).round()
-    levels = head.split_inputs(feats)[1]
     out = dict(
         image=_png(np.ascontiguousarray(shown)), image_size=[H, W],
         input_size=list(inputs.shape[-2:]), padding=padding, grid=list(grid),
         walks=len(tr.psi), embed_channels=int(tr.psi[0].shape[-1]), classes=classes,
         palette=palette.astype(int).tolist(), colormap=lut.astype(int).tolist(),
         zoom=max(1, 320 // max(W, 1)),
-        level_names=['×'.join(str(v) for v in f.shape[1:]) for f in levels],
+        level_names=['×'.join(str(v) for v in f.shape[1:]) for f in tr.levels],
         stage_names=list(stages),
         stage_scores=[_b64(v[0].float().reshape(-1, N).numpy().astype('<f4'))
                       for v in stages.values()],  # (K, N) each

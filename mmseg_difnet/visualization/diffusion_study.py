@@ -14,23 +14,6 @@ from PIL import Image
 Point = Tuple[int, int]  # (x, y) in image pixels
 
 
-def walk_params_from_checkpoint(path: str) -> Dict[str, List[float]]:
-    """μ_t and β_t of every walk, and the refinement mode's α (``gate``) where the head has
-    one, from a checkpoint alone (no config, no data)."""
-    ckpt = torch.load(path, map_location='cpu')  # weights-only
-    state = ckpt.get('state_dict', ckpt)
-    T = 1 + max((int(k.split('.')[2]) for k in state
-                 if k.startswith('decode_head.walks.') and k.endswith('.mu_logit')), default=-1)
-    if T == 0:
-        raise ValueError(f'{path!r} holds no DifNet walks (no decode_head.walks.*.mu_logit '
-                         'keys): is it a DifNet checkpoint?')
-    params = {name: [torch.sigmoid(state[f'decode_head.walks.{t}.{name}_logit']).item()
-                     for t in range(T)] for name in ('mu', 'beta')}
-    if 'decode_head.gate' in state:
-        params['gate'] = float(state['decode_head.gate'])
-    return params
-
-
 def default_points(h: int, w: int) -> List[Point]:
     """Four pixels spread over the image."""
     return [(w // 4, h // 4), (3 * w // 4, h // 4), (w // 4, 3 * h // 4), (3 * w // 4, 3 * h // 4)]
@@ -51,8 +34,7 @@ def study(model, image: np.ndarray, points: Optional[Sequence[Point]] = None) ->
     data = model.data_preprocessor(dict(inputs=[inputs], data_samples=[sample]), False)
     x_in = data['inputs']
     head = model.decode_head
-    feats = model.extract_feat(x_in)
-    tr = head.trace(feats)
+    tr = head.trace(model.extract_feat(x_in))
     h, w = tr.s.shape[-2:]
     points = list(points) if points else default_points(H, W)
     outside = [(px, py) for px, py in points if not (0 <= px < W and 0 <= py < H)]
@@ -63,7 +45,7 @@ def study(model, image: np.ndarray, points: Optional[Sequence[Point]] = None) ->
                    for px, py in points]
     idx = torch.tensor([r * w + c for r, c in grid_points])
     P_rows = [P[0, idx].reshape(-1, h, w)  # rows i of P_t: (n_points, h, w)
-              for P in head.transition_matrices(head.split_inputs(feats)[1], (h, w))]
+              for P in head.transition_matrices(tr)]
     mu, beta = head.walk_parameters()
     return dict(
         x_argmax=tr.x[0].argmax(0).numpy(), E=tr.E[0, 0].numpy(),

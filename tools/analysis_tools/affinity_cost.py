@@ -11,7 +11,6 @@ import os
 import os.path as osp
 import platform
 import statistics
-import time
 
 import torch
 from mmengine.config import Config
@@ -21,6 +20,7 @@ from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
 import mmseg_difnet  # noqa: F401  (registers the modules)
+from mmseg_difnet.analysis import interleaved, ratio_stats
 from mmseg_difnet.utils import for_one_process
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -59,26 +59,15 @@ def main():
         loss.backward()
         opts[k].step()
 
-    for k in models:  # warm-up
-        step(k)
-    times = {k: [] for k in models}
-    for _ in range(args.rounds):
-        for k in models:
-            ts = []
-            for _ in range(args.steps):
-                t0 = time.perf_counter()
-                step(k)
-                ts.append(time.perf_counter() - t0)
-            times[k].append(statistics.median(ts))
-    ratio = [a / b for a, b in zip(times['taught'], times['paper'])]
+    times = interleaved({k: (lambda k=k: step(k)) for k in models}, torch.device('cpu'),
+                        args.rounds, args.steps)
     res = dict(
         machine=f'CPU, {os.cpu_count()} cores, {platform.processor() or platform.machine()}, '
         f'torch {torch.__version__}, {torch.get_num_threads()} threads',
         params={k: sum(p.numel() for p in m.parameters()) for k, m in models.items()},
         inference_gflops_change=0.0,  # the loss exists only in training
         train_step_seconds={k: statistics.median(v) for k, v in times.items()},
-        per_round=times, ratio=dict(median=statistics.median(ratio), min=min(ratio),
-                                    max=max(ratio)))
+        per_round=times, ratio=ratio_stats(times['taught'], times['paper']))
     os.makedirs(osp.dirname(args.out) or '.', exist_ok=True)
     json.dump(res, open(args.out, 'w'), indent=2)
     print(f'{res["machine"]}, batch 4 of 192², 11 classes, {args.rounds} interleaved rounds\n')

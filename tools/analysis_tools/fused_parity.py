@@ -14,13 +14,12 @@ time against the padded path's, forward and forward + backward.
 """
 import argparse
 import json
-import statistics
 import sys
-import time
 
 import torch
 
-from mmseg_difnet.models.random_walk import dense_propagate, fused_propagate
+from mmseg_difnet.analysis import timed
+from mmseg_difnet.models.propagation import dense_propagate, fused_propagate
 
 TOLERANCE = dict(float32=1e-4, bfloat16=3e-2)
 
@@ -59,17 +58,8 @@ def case(device: str, dtype: torch.dtype, B: int, N: int, d: int, K: int) -> dic
 
 
 def _time(fn, device: str, repeats: int = 10) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        if device == 'cuda':
-            torch.cuda.synchronize()
-        t0 = time.perf_counter()
-        fn()
-        if device == 'cuda':
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    fn()  # warm-up
+    return timed(fn, torch.device(device), repeats)
 
 
 def narrow_value(device: str, B: int = 2, N: int = 4096, d: int = 64, K: int = 21) -> dict:

@@ -5,7 +5,8 @@ DifNet checkpoint alone.
 """
 import argparse
 
-from mmseg_difnet.visualization import format_table3, walk_params_from_checkpoint
+from mmseg_difnet.checkpoint import walk_params_from_checkpoint
+from mmseg_difnet.visualization import format_table3
 
 
 def main():

@@ -12,12 +12,19 @@ matmul. CPU times depend on the CPU; the ratios travel better than the seconds.
 """
 import argparse
 import json
+import os.path as osp
 import platform
 
 import torch
-from benchmark import gflops, interleaved, model_cfg, ratio_stats
 from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
+
+import mmseg_difnet  # noqa: F401  (registers the modules)
+from mmseg_difnet.analysis import gflops, interleaved, ratio_stats
+from mmseg_difnet.analysis.inference_cost import model_cfg
+
+CONFIGS = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs',
+                   'difnet')
 
 MODELS_ = (('DeepLabV3+-MV2 (plain)', 'deeplabv3plus_mv2-d8_camvid-240x320.py'),
            ('+ diffusion, own stages (SharedSimilarity)',
@@ -37,7 +44,8 @@ def main():
     init_default_scope('mmseg')
     torch.manual_seed(0)
     x = torch.randn(1, 3, 240, 320)
-    models = {name: MODELS.build(model_cfg(cfg)).eval() for name, cfg in MODELS_}
+    models = {name: MODELS.build(model_cfg(osp.join(CONFIGS, cfg))).eval()
+              for name, cfg in MODELS_}
     res = {name: dict(config=cfg, params_M=sum(p.numel() for p in models[name].parameters())
                       / 1e6, gflops=gflops(models[name], x)) for name, cfg in MODELS_}
 

@@ -17,8 +17,8 @@ import numpy as np
 from mmseg.apis import init_model
 from PIL import Image
 
+from mmseg_difnet.checkpoint import load_fitting_checkpoint
 from mmseg_difnet.datasets import imread_checked
-from mmseg_difnet.engine.config_check_hook import load_fitting_checkpoint
 from mmseg_difnet.visualization import diffusion_study as ds
 
 

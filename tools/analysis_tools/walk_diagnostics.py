@@ -10,7 +10,7 @@ per walk μ_t, β_t, the gradient reaching y_t and the state of P_t; writes a fi
 import argparse
 import os.path as osp
 
-from mmseg_difnet.visualization import load_records, plot_diagnostics, summarise_diagnostics
+from mmseg_difnet.diagnostics import load_records, plot, summary
 
 
 def main():
@@ -20,9 +20,9 @@ def main():
     parser.add_argument('--title', help='figure title')
     args = parser.parse_args()
     records = load_records(args.work_dir)
-    print(summarise_diagnostics(records))
+    print(summary(records))
     png = args.png or osp.join(args.work_dir, 'walk_diagnostics.png')
-    plot_diagnostics(records, png, args.title)
+    plot(records, png, args.title)
     print(f'figure: {png}')
 
 

@@ -15,6 +15,7 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 from mmseg.registry import DATASETS, MODELS
 
+from mmseg_difnet.checkpoint import load_fitting_checkpoint
 from mmseg_difnet.utils import sync_bn_to_bn
 
 
@@ -22,11 +23,9 @@ from mmseg_difnet.utils import sync_bn_to_bn
 def row_max(model, inputs) -> np.ndarray:
     """Mean row maximum of each P_t, (T,), over the images of ``inputs``."""
     data = model.data_preprocessor(inputs, False)
-    feats = model.extract_feat(data['inputs'])
     head = model.decode_head
-    grid = head.seed(feats)[2].shape[-2:]
-    return np.array([P.max(-1).values.mean().item()
-                     for P in head.transition_matrices(head.split_inputs(feats)[1], grid)])
+    trace = head.trace(model.extract_feat(data['inputs']))
+    return np.array([P.max(-1).values.mean().item() for P in head.transition_matrices(trace)])
 
 
 def main():
@@ -51,8 +50,7 @@ def main():
         model = MODELS.build(cfg.model)
         model.init_weights()
         if args.checkpoint:
-            from mmengine.runner import load_checkpoint
-            load_checkpoint(model, args.checkpoint, map_location='cpu')
+            load_fitting_checkpoint(model, args.checkpoint)
         # at initialisation, as at the first training step: BN normalises with the batch's
         # statistics (its running ones are still 0 and 1); a checkpoint: eval mode
         r = row_max(model.eval() if args.checkpoint else model.train(), inputs)

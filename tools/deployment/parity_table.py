@@ -7,39 +7,18 @@ Runtime and OpenVINO (f32) beside eager PyTorch; writes benchmarks/deploy_parity
 import argparse
 import json
 import os.path as osp
-import sys
 import tempfile
 
 import numpy as np
 import torch
 
+from mmseg_difnet.deployment import ExportWrapper, export_onnx
+from mmseg_difnet.deployment.build import PARITY_SIZES as SIZES
+from mmseg_difnet.deployment.build import build_for_export as build
+from mmseg_difnet.deployment.build import nonzero_bn_checkpoint
+from mmseg_difnet.deployment.segmenter import Segmenter
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from pytorch2onnx import build  # noqa: E402
-
-from mmseg_difnet.deployment import ExportWrapper, export_onnx  # noqa: E402
-from mmseg_difnet.deployment.segmenter import Segmenter  # noqa: E402
-
-SIZES = [(96, 128), (100, 130), (90, 121)]  # multiples of 8, and not
-
-
-def nonzero_bn_checkpoint(config: str, path: str, size=(96, 128)) -> str:
-    """The config's model with every BN γ in U(0.5, 1.5), β in U(-0.2, 0.2) and running
-    statistics from three training-mode passes: logits of a trained model's scale."""
-    _, model = build(config, 'none')
-    g = torch.Generator().manual_seed(0)
-    for m in model.modules():
-        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
-            m.weight.data = torch.rand(m.weight.shape, generator=g) + 0.5
-            m.bias.data = (torch.rand(m.bias.shape, generator=g) - 0.5) * 0.4
-            m.momentum = None  # a cumulative average over the passes
-            m.reset_running_stats()
-    model.train()
-    with torch.no_grad():
-        for _ in range(3):
-            model((torch.rand(2, 3, *size, generator=g) * 255 - 120) / 58, mode='tensor')
-    torch.save({'state_dict': model.eval().state_dict(), 'meta': {}}, path)
-    return path
 
 
 CASES = (('difnet_r18_synthetic.py', 'dynamo', True),

@@ -11,16 +11,13 @@ import argparse
 import collections
 import json
 import os
-import sys
 import tempfile
 
 import numpy as np
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pytorch2onnx import build  # noqa: E402
-
-from mmseg_difnet.deployment import ExportWrapper  # noqa: E402
+from mmseg_difnet.deployment import ExportWrapper
+from mmseg_difnet.deployment.build import build_for_export as build
 
 
 def ort_profile(path: str, image: np.ndarray, threads: int, runs: int) -> dict:

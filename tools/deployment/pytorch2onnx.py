@@ -18,22 +18,10 @@ import sys
 
 import numpy as np
 import torch
-from mmengine.config import Config
-from mmseg.apis import init_model
 
 from mmseg_difnet.deployment import ExportWrapper, export_onnx, metadata
-from mmseg_difnet.engine.config_check_hook import load_fitting_checkpoint
-from mmseg_difnet.utils import CfgOptionsAction, for_one_process
-
-
-def build(config: str, checkpoint: str, cfg_options=None):
-    cfg = Config.fromfile(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    model = init_model(for_one_process(cfg), device='cpu')
-    if checkpoint != 'none':
-        load_fitting_checkpoint(model, checkpoint)
-    return cfg, model.eval()
+from mmseg_difnet.deployment.build import build_for_export
+from mmseg_difnet.utils import CfgOptionsAction
 
 
 def verify(wrapper, out: str, shape, dynamic: bool) -> float:
@@ -83,7 +71,7 @@ def main(argv=None):
                  'other size.')
     if args.external_data and args.exporter == 'torchscript':
         sys.exit('pytorch2onnx.py: --external-data is written by --exporter dynamo.')
-    cfg, model = build(args.config, args.checkpoint, args.cfg_options)
+    cfg, model = build_for_export(args.config, args.checkpoint, args.cfg_options)
     try:
         wrapper = ExportWrapper(model, args.output)
     except ValueError as e:

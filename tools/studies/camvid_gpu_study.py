@@ -12,7 +12,6 @@ Writes OUT/gpu_study.json and OUT/gpu_study.md; the runs' logs stay in OUT/work 
 returned by the device tool).
 """
 import argparse
-import glob
 import json
 import os
 import os.path as osp
@@ -21,6 +20,8 @@ import statistics
 import subprocess
 import sys
 import time
+
+from mmseg_difnet.analysis import latest_test_metrics, verdict
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = dict(deeplabv2='configs/difnet/deeplabv2_mv2-d8_camvid-480x360_gpu.py',
@@ -65,17 +66,9 @@ def _seconds_per_iter(log_path):
     return statistics.mean(times[1:] or times)
 
 
-def _metrics(test_dir):
-    files = sorted(f for f in glob.glob(osp.join(test_dir, '*', '*.json'))
-                   if osp.basename(osp.dirname(f)) == osp.splitext(osp.basename(f))[0])
-    return json.load(open(files[-1]))
-
-
 def _paired(d):
-    m = statistics.mean(d)
-    two_se = 2 * statistics.stdev(d) / len(d) ** 0.5 if len(d) > 1 else float('nan')
-    return dict(per_seed=d, mean=m, two_se=two_se,
-                verdict='positive' if m > two_se else 'negative' if m < -two_se else 'null')
+    v = verdict('paired_se', d)
+    return dict(per_seed=d, mean=v['mean'], two_se=v['margin'], verdict=v['verdict'])
 
 
 def main():
@@ -130,7 +123,7 @@ def main():
                                                               'w'), stderr=subprocess.STDOUT)
     _wait(tests, 'testing')
     t3 = time.time()
-    res = {n: _metrics(osp.join(work, n, 'test')) for n, _, _ in runs}
+    res = {n: latest_test_metrics(osp.join(work, n, 'test')) for n, _, _ in runs}
     out = dict(criterion=CRITERION, iters=iters, batch=batch, crops_per_run=iters * batch,
                crops_vs_cpu_study=iters * batch / CPU_SAMPLES,
                meets_ten_times=iters * batch >= MIN_SAMPLES,

@@ -11,21 +11,11 @@ import os.path as osp
 import statistics
 from typing import Dict, List, Optional
 
-from mmseg_difnet.visualization import walk_params_from_checkpoint
+from mmseg_difnet.analysis import fmt_mean_std, latest_test_metrics
+from mmseg_difnet.checkpoint import walk_params_from_checkpoint
 
 MODELS = (('DeepLabV2 (Sim-Deeplab)', 'deeplabv2'), ('DifNet', 'difnet'))
 STAGES = ('x', 's', 'y1', 'y2', 'y3', 'y4', 'y5')
-
-
-def latest_test_metrics(test_dir: str) -> Dict[str, float]:
-    """The metrics of the newest ``<timestamp>/<timestamp>.json`` under ``test_dir``."""
-    files = sorted(f for f in glob.glob(osp.join(test_dir, '*', '*.json'))
-                   if osp.basename(osp.dirname(f)) == osp.splitext(osp.basename(f))[0])
-    if not files:
-        raise FileNotFoundError(f'no test metrics (<timestamp>/<timestamp>.json) under '
-                                f'{test_dir!r}: did the test run finish?')
-    with open(files[-1]) as f:
-        return json.load(f)
 
 
 def walk_params(work_dir: str) -> Dict[str, List[float]]:
@@ -60,12 +50,7 @@ def demo_table(work_dir: str, seconds: Optional[int] = None) -> str:
     return '\n'.join(rows)
 
 
-def _ms(values: List[float]) -> str:
-    sd = statistics.stdev(values) if len(values) > 1 else float('nan')
-    return f'{statistics.mean(values):.2f} ± {sd:.2f}'
-
-
-def study_table(study_dir: str, json_path: Optional[str] = None) -> str:
+def demo_study_table(study_dir: str, json_path: Optional[str] = None) -> str:
     runs = {osp.basename(d): run_results(d)
             for d in sorted(glob.glob(osp.join(study_dir, 'seed*')))}
     if not runs:
@@ -80,13 +65,14 @@ def study_table(study_dir: str, json_path: Optional[str] = None) -> str:
             '| Method | mIoU | mAcc | aAcc |', '|---|---|---|---|']
     for name, sub in MODELS:
         rows.append(f'| {name} | ' + ' | '.join(
-            _ms([r[sub][k] for r in runs.values()]) for k in ('mIoU', 'mAcc', 'aAcc')) + ' |')
+            fmt_mean_std([r[sub][k] for r in runs.values()])
+            for k in ('mIoU', 'mAcc', 'aAcc')) + ' |')
     rows += ['', f'DifNet − DeepLabV2 mIoU per seed: {", ".join(f"{v:+.2f}" for v in diff)} '
-             f'(mean {_ms(diff)})']
+             f'(mean {fmt_mean_std(diff)})']
     if all('mIoU_x' in r['difnet'] for r in runs.values()):
         rows += ['', 'DifNet per stage (mIoU, mean ± std):', '',
                  '| ' + ' | '.join(STAGES) + ' |', '|' + '---:|' * len(STAGES),
-                 '| ' + ' | '.join(_ms([r['difnet'][f'mIoU_{k}'] for r in runs.values()])
+                 '| ' + ' | '.join(fmt_mean_std([r['difnet'][f'mIoU_{k}'] for r in runs.values()])
                                    for k in STAGES) + ' |']
     for p in ('mu', 'beta'):
         rows.append(f'{p}_t (mean over seeds): ' + ', '.join(
@@ -107,7 +93,7 @@ def main():
     parser.add_argument('--json', help='with --study: write the numbers here')
     args = parser.parse_args()
     if args.study:
-        print(study_table(args.study, args.json))
+        print(demo_study_table(args.study, args.json))
     else:
         print(demo_table(args.work_dir, seconds=args.seconds))
 

@@ -10,10 +10,8 @@ import argparse
 import glob
 import os.path as osp
 
-from camvid_table import study_table
-from demo_table import latest_test_metrics
-
-from mmseg_difnet.visualization import load_records
+from mmseg_difnet.analysis import latest_test_metrics, two_arm_study_table
+from mmseg_difnet.diagnostics import RECORDS_FILE, load_records
 
 MODELS = (('DeepLabV3+-MV2, continued', 'plain'),
           ('DeepLabV3+-MV2 + diffusion (shared)', 'diffusion'))
@@ -54,12 +52,12 @@ def main():
         f'{k} {base[k]:.2f}' for k in KEYS) + '\n')
     extra = dict(plain_base={k: base[k] for k in base})
     if not args.v2:
-        print(study_table(args.study_dir, args.json, args.seconds, MODELS, CRITERION,
-                          extra=extra))
+        print(two_arm_study_table(args.study_dir, MODELS, CRITERION, args.json, args.seconds,
+                                  extra=extra))
         return
     extra['diagnostics'] = diagnostics(args.study_dir, [m for _, m in MODELS_V2])
-    print(study_table(args.study_dir, args.json, args.seconds, MODELS_V2, CRITERION_V2,
-                      extra=extra, paired=True, walk_key='mIoU', required=3))
+    print(two_arm_study_table(args.study_dir, MODELS_V2, CRITERION_V2, args.json, args.seconds,
+                              extra=extra, paired=True, walk_key='mIoU', required=3))
 
 
 def diagnostics(study_dir, prefixes):
@@ -68,7 +66,7 @@ def diagnostics(study_dir, prefixes):
     for prefix in prefixes:
         for d in sorted(glob.glob(osp.join(study_dir, f'{prefix}_seed*'))):
             if osp.isfile(osp.join(d, 'done')) and osp.isfile(
-                    osp.join(d, 'walk_diagnostics.jsonl')):
+                    osp.join(d, RECORDS_FILE)):
                 records = load_records(d)
                 out[osp.basename(d)] = dict(first=records[0], last=records[-1])
     return out

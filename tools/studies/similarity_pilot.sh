@@ -14,13 +14,4 @@ for lam in ${LAMBDAS:-0.1 1.0}; do
   jobs_list+=("run taught_lambda${lam}_seed100 configs/difnet/difnet_mv2-d8-affinity_camvid-240x320.py 100 $THREADS --per-walk model.decode_head.affinity_loss.loss_weight=$lam test_dataloader.dataset.data_prefix.img_path=val test_dataloader.dataset.data_prefix.seg_map_path=valannot")
 done
 run_jobs "${jobs_list[@]}"
-for d in "$OUT"/taught_lambda*_seed100; do
-  python - "$d" <<'PY'
-import sys
-sys.path.insert(0, 'tools/studies')
-from demo_table import latest_test_metrics
-m = latest_test_metrics(sys.argv[1] + '/test')
-print(sys.argv[1], 'val mIoU', m['mIoU'], 'x', m['mIoU_x'], 'same-class mass P1..P5',
-      [m[f'sim_same_P{t}'] for t in range(1, 6)])
-PY
-done
+python tools/studies/similarity_table.py "$OUT" --pilot

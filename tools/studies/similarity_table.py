@@ -12,10 +12,14 @@ import os.path as osp
 import statistics
 from typing import Dict, List, Optional
 
-from demo_table import latest_test_metrics
-
+from mmseg_difnet.analysis import (
+    finished_runs,
+    fmt_mean_std,
+    latest_test_metrics,
+    merge_earlier_runs,
+    verdict,
+)
 from mmseg_difnet.datasets import CamVidDataset
-from mmseg_difnet.visualization import walk_params_from_checkpoint
 
 ARMS = (('DeepLabV2-MV2 (Sim-Deeplab)', 'deeplabv2'), ('DifNet-MV2 (paper)', 'difnet'),
         ('DifNet-MV2 taught (affinity loss)', 'taught'))
@@ -35,40 +39,14 @@ CRITERION = (
 
 def se_verdict(diff: List[float]) -> Dict[str, float]:
     """Mean, 2·SE and the verdict of the paired rule for per-seed differences."""
-    m = statistics.mean(diff)
-    two_se = 2 * statistics.stdev(diff) / len(diff) ** 0.5 if len(diff) > 1 else float('nan')
-    verdict = 'positive' if m > two_se else 'negative' if m < -two_se else 'null'
-    return dict(mean=m, two_se=two_se, verdict=verdict)
+    v = verdict('paired_se', diff)
+    return dict(mean=v['mean'], two_se=v['margin'], verdict=v['verdict'])
 
 
-def collect(study_dir: str) -> Dict[str, Dict[str, Dict]]:
-    """Test metrics of every finished ``<arm>_seed<N>`` run; μ_t, β_t of the diffusion arms."""
-    runs: Dict[str, Dict[str, Dict]] = {}
-    for _, arm in ARMS:
-        for d in sorted(glob.glob(osp.join(study_dir, f'{arm}_seed*'))):
-            if not osp.isfile(osp.join(d, 'done')):
-                continue
-            res = latest_test_metrics(osp.join(d, 'test'))
-            if arm != 'deeplabv2':
-                with open(osp.join(d, 'last_checkpoint')) as f:
-                    res['walks'] = walk_params_from_checkpoint(f.read().strip())
-            runs.setdefault(arm, {})[d.rsplit('_seed', 1)[1]] = res
-    return runs
-
-
-def _ms(values: List[float]) -> str:
-    sd = statistics.stdev(values) if len(values) > 1 else float('nan')
-    return f'{statistics.mean(values):.2f} ± {sd:.2f}'
-
-
-def study_table(study_dir: str, json_path: Optional[str] = None,
-                seconds: Optional[int] = None) -> str:
-    runs = collect(study_dir)
-    if json_path and osp.isfile(json_path):  # runs finished in earlier sessions
-        with open(json_path) as f:
-            for arm, by_seed in json.load(f).get('runs', {}).items():
-                for seed, res in by_seed.items():
-                    runs.setdefault(arm, {}).setdefault(seed, res)
+def similarity_study_table(study_dir: str, json_path: Optional[str] = None,
+                           seconds: Optional[int] = None) -> str:
+    runs = merge_earlier_runs(finished_runs(study_dir, [a for _, a in ARMS],
+                                            with_walks=['difnet', 'taught']), json_path)
     arms = [(n, a) for n, a in ARMS if runs.get(a)]
     if not arms:
         raise FileNotFoundError(f'no finished run under {study_dir!r}: run the study first')
@@ -76,7 +54,7 @@ def study_table(study_dir: str, json_path: Optional[str] = None,
     for name, a in arms:
         seeds = sorted(runs[a])
         rows.append(f'| {name} | {",".join(seeds)} | ' + ' | '.join(
-            _ms([runs[a][s][k] for s in seeds]) for k in KEYS) + ' |')
+            fmt_mean_std([runs[a][s][k] for s in seeds]) for k in KEYS) + ' |')
     out: Dict = dict(criterion=CRITERION, runs=runs, comparisons={})
     rows += ['', 'Per class (IoU, mean over seeds):', '',
              '| Method | ' + ' | '.join(CLASSES) + ' |', '|---|' + '---:|' * len(CLASSES)]
@@ -90,7 +68,7 @@ def study_table(study_dir: str, json_path: Optional[str] = None,
         r = runs[a]
         seeds = sorted(r)
         rows += ['', f'{a}: per stage mIoU (mean ± std): ' + ', '.join(
-            f'{k} {_ms([r[s][f"mIoU_{k}"] for s in seeds])}' for k in STAGES)]
+            f'{k} {fmt_mean_std([r[s][f"mIoU_{k}"] for s in seeds])}' for k in STAGES)]
         if all('sim_same_P1' in r[s] for s in seeds):
             T = sum(1 for k in r[seeds[0]] if k.startswith('sim_same_P') and '.' not in k)
             rows += ['', f'{a}: similarity score on the test frames (mean over seeds)', '',
@@ -158,8 +136,17 @@ def main():
     parser.add_argument('study_dir', help='the study dir (<arm>_seed<N>/ run dirs)')
     parser.add_argument('--json', help='write the numbers here')
     parser.add_argument('--seconds', type=int, help='wall time of this call, to record')
+    parser.add_argument('--pilot', action='store_true',
+                        help='the pilots (tools/studies/similarity_pilot.sh): val numbers of '
+                        'each taught_lambda*_seed100 run, no table')
     args = parser.parse_args()
-    print(study_table(args.study_dir, args.json, args.seconds))
+    if args.pilot:
+        for d in sorted(glob.glob(osp.join(args.study_dir, 'taught_lambda*_seed100'))):
+            m = latest_test_metrics(osp.join(d, 'test'))
+            print(d, 'val mIoU', m['mIoU'], 'x', m['mIoU_x'], 'same-class mass P1..P5',
+                  [m[f'sim_same_P{t}'] for t in range(1, 6)])
+        return
+    print(similarity_study_table(args.study_dir, args.json, args.seconds))
 
 
 if __name__ == '__main__':

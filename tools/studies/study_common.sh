@@ -17,11 +17,8 @@ run() {  # run NAME CONFIG SEED THREADS [--per-walk] [--diagnose] [cfg-options..
   [ "${1:-}" = --diagnose ] && { diag=(--diagnose 50); shift; }
   dir=$OUT/$name
   [ -f "$dir/done" ] && { echo "==> $name: done before, skipped"; return 0; }
-  if [ -n "${STUDY_JSON:-}" ] && [ -f "$STUDY_JSON" ] && python - "$STUDY_JSON" "$name" <<'PY'
-import json, sys  # a run finished in an earlier session is kept in the study's JSON
-model, seed = sys.argv[2].rsplit('_seed', 1)
-sys.exit(0 if seed in json.load(open(sys.argv[1])).get('runs', {}).get(model, {}) else 1)
-PY
+  # a run finished in an earlier session is kept in the study's JSON
+  if [ -n "${STUDY_JSON:-}" ] && python -m mmseg_difnet.analysis.study_results has-run "$STUDY_JSON" "$name"
   then echo "==> $name: finished in an earlier session (kept in $STUDY_JSON), skipped"; return 0; fi
   mkdir -p "$dir"
   opts=(randomness.seed="$seed" "$@")

@@ -6,37 +6,20 @@ Shapes: B probe frames, K classes, N nodes of the diffusion grid, T walks.
 import copy
 import json
 import math
-import os.path as osp
 from typing import Dict, List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 from mmseg.models.utils import resize
 from mmseg.registry import DATASETS, HOOKS
 from torch import Tensor
 
 from ..models.diffusion_head import DiffusionHead
 from ..models.label_affinity import grid_labels, similarity_stats, similarity_summary
-
-# Parameter groups, first match wins: (group, test on the parameter's name).
-GROUPS = (
-    ('mu_beta', lambda n: n.endswith(('.mu_logit', '.beta_logit'))),
-    ('gate', lambda n: n == 'decode_head.gate'),
-    ('Psi', lambda n: n.startswith('decode_head.walks.')),
-    ('H', lambda n: n.startswith('decode_head.importance.')),
-    ('seed_head', lambda n: n.startswith('decode_head.')),
-    ('backbone', lambda n: n.startswith('backbone.')),
-    ('similarity', lambda n: n.startswith('neck.')),
-    ('auxiliary_head', lambda n: n.startswith('auxiliary_head.')),
-)
-
-
-def parameter_group(name: str) -> str:
-    """The diagnostics group of a parameter of a segmentor (``other`` if none)."""
-    return next((g for g, test in GROUPS if test(name)), 'other')
+from ..utils.unwrap import unwrap_model
+from .records import parameter_group, records_path
 
 
 def transition_stats(P: Tensor, P0: Optional[Tensor]) -> Dict[str, float]:
@@ -86,8 +69,7 @@ class WalkDiagnosticsHook(Hook):
 
     # ---- set-up ----------------------------------------------------------------------------
     def before_train(self, runner) -> None:
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        self.model = model
+        self.model = model = unwrap_model(runner.model)
         self.params: Dict[str, List[torch.nn.Parameter]] = {}
         self.names: Dict[torch.nn.Parameter, Tuple[str, str]] = {}  # param -> (name, group)
         for name, p in model.named_parameters():
@@ -103,7 +85,7 @@ class WalkDiagnosticsHook(Hook):
         self.last = {g: [p.detach().clone() for p in ps] for g, ps in self.params.items()}
         self.P0: Optional[List[Tensor]] = None
         self.probe = self._probe_batch(runner)
-        self.path = osp.join(runner.work_dir, 'walk_diagnostics.jsonl')
+        self.path = records_path(runner.work_dir)
         self._record(runner, runner.iter)
 
     def _grad_hook(self, p: torch.nn.Parameter) -> None:
@@ -194,7 +176,7 @@ class WalkDiagnosticsHook(Hook):
                 ys = [tr.s, *tr.y]
                 change = [float((b - a).norm() / a.norm().clamp_min(1e-12))
                           for a, b in zip(ys[:-1], ys[1:])]
-                Ps = head.transition_matrices(head.split_inputs(feats)[1], tr.s.shape[2:])
+                Ps = head.transition_matrices(tr)
                 first = self.P0 is None
                 if first:
                     self.P0 = [P.clone() for P in Ps]

@@ -8,16 +8,15 @@ the seed backbone, its decode head the seed head (``decode_head.seed_head.*`` un
 DeepLabV2Head's), its auxiliary head the auxiliary head. H, the walks and the similarity branch
 start fresh.
 """
+import os.path as osp
 from typing import Dict, List, Tuple
 
 import torch
 import torch.nn as nn
+from mmengine.logging import print_log
 
-_PARTS = ('backbone.', 'decode_head.', 'auxiliary_head.')
-
-
-def _show(keys: List[str], n: int = 5) -> str:
-    return f'{len(keys)} ({", ".join(keys[:n])}{", ..." if len(keys) > n else ""})'
+from .keys import show_keys, strip_module_prefix
+from .reading import read_checkpoint, state_dict_of
 
 
 def map_plain_checkpoint(state: Dict[str, torch.Tensor], model: nn.Module, source: str = '?'
@@ -29,7 +28,7 @@ def map_plain_checkpoint(state: Dict[str, torch.Tensor], model: nn.Module, sourc
     a key that maps nowhere, a seed key (backbone, seed head, auxiliary head) it lacks, or a
     shape that differs (another number of classes named as such).
     """
-    state = {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
+    state = strip_module_prefix(state)
     head = getattr(model, 'decode_head', None)
     head_prefix = 'decode_head.seed_head.' if hasattr(head, 'seed_head') else 'decode_head.'
     own = model.state_dict()
@@ -53,9 +52,9 @@ def map_plain_checkpoint(state: Dict[str, torch.Tensor], model: nn.Module, sourc
               if isinstance(v, torch.Tensor) and v.shape != own[k].shape]
     problems = []
     if nowhere:
-        problems.append(f'keys that map to nothing in this model {_show(nowhere)}')
+        problems.append(f'keys that map to nothing in this model {show_keys(nowhere)}')
     if lacking:
-        problems.append(f'seed-branch keys of this model that it lacks {_show(lacking)}')
+        problems.append(f'seed-branch keys of this model that it lacks {show_keys(lacking)}')
     if shapes:
         k, got, want = shapes[0]
         classes = getattr(head, 'out_channels', None)
@@ -63,7 +62,7 @@ def map_plain_checkpoint(state: Dict[str, torch.Tensor], model: nn.Module, sourc
             problems.append(f'another number of classes: {k} has {got[0]} outputs, the '
                             f'config {classes} (set decode_head.num_classes to the '
                             'checkpoint\'s, or train the plain model on this dataset)')
-        problems.append('shape mismatches ' + _show(
+        problems.append('shape mismatches ' + show_keys(
             [f'{k} {tuple(g)} vs {tuple(w)}' for k, g, w in shapes], 3))
     if problems:
         raise ValueError(
@@ -73,3 +72,20 @@ def map_plain_checkpoint(state: Dict[str, torch.Tensor], model: nn.Module, sourc
             'backbone and decode head this config wraps.')
     fresh = [k for k in own if k not in mapped]
     return mapped, fresh
+
+
+def load_seed_checkpoint(model: nn.Module, path: str) -> None:
+    """Load the plain model's checkpoint ``path`` into ``model``'s seed branch
+    (:func:`map_plain_checkpoint`), part by part (each part's own load, not the whole
+    model's fit check); what it leaves keeps its init, and the log says which parts."""
+    if '://' not in path and not osp.isfile(path):
+        raise FileNotFoundError(
+            f'model.seed_checkpoint={path!r} does not exist: give the checkpoint of the '
+            'trained plain model (e.g. work_dirs/<run>/iter_N.pth).')
+    mapped, fresh = map_plain_checkpoint(state_dict_of(read_checkpoint(path)), model, path)
+    for name, part in model.named_children():
+        part.load_state_dict({k[len(name) + 1:]: v for k, v in mapped.items()
+                              if k.startswith(name + '.')}, strict=False)
+    parts = sorted({'.'.join(k.split('.')[:2]) for k in fresh})
+    print_log(f'seed branch loaded from {path} ({len(mapped)} tensors); {len(fresh)} tensors '
+              f'start from their init: {", ".join(parts)}', logger='current')

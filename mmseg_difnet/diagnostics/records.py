@@ -1,18 +1,39 @@
 # Copyright (c) mmseg-difnet contributors. Licensed under the Apache License 2.0.
-"""Read, tabulate and plot the records of :class:`WalkDiagnosticsHook`
-(``<work_dir>/walk_diagnostics.jsonl``); ``tools/analysis_tools/walk_diagnostics.py`` is the
-command."""
+"""The records of :class:`WalkDiagnosticsHook`: their file, the parameter groups they are
+kept by, and reading, tabulating and plotting them; ``tools/analysis_tools/walk_diagnostics.py``
+is the command."""
 import json
 import os.path as osp
 from typing import List, Optional
 
-GROUP_ORDER = ('mu_beta', 'gate', 'Psi', 'H', 'seed_head', 'backbone', 'similarity',
-               'auxiliary_head', 'other')
+RECORDS_FILE = 'walk_diagnostics.jsonl'  # in the run's work dir
+
+# Parameter groups of a segmentor, first match wins: (group, test on the parameter's name).
+GROUPS = (
+    ('mu_beta', lambda n: n.endswith(('.mu_logit', '.beta_logit'))),
+    ('gate', lambda n: n == 'decode_head.gate'),
+    ('Psi', lambda n: n.startswith('decode_head.walks.')),
+    ('H', lambda n: n.startswith('decode_head.importance.')),
+    ('seed_head', lambda n: n.startswith('decode_head.')),
+    ('backbone', lambda n: n.startswith('backbone.')),
+    ('similarity', lambda n: n.startswith('neck.')),
+    ('auxiliary_head', lambda n: n.startswith('auxiliary_head.')),
+)
+GROUP_ORDER = (*(g for g, _ in GROUPS), 'other')
+
+
+def parameter_group(name: str) -> str:
+    """The diagnostics group of a parameter of a segmentor (``other`` if none)."""
+    return next((g for g, test in GROUPS if test(name)), 'other')
+
+
+def records_path(work_dir: str) -> str:
+    return osp.join(work_dir, RECORDS_FILE)
 
 
 def load_records(work_dir: str) -> List[dict]:
     """The records of a run, in order; a resumed run's records follow its first ones."""
-    path = osp.join(work_dir, 'walk_diagnostics.jsonl')
+    path = records_path(work_dir)
     if not osp.isfile(path):
         raise FileNotFoundError(
             f'{path} does not exist: train with the diagnostics hook: tools/train.py CONFIG '

@@ -1,0 +1,33 @@
+# Copyright (c) mmseg-difnet contributors. Licensed under the Apache License 2.0.
+"""The one way this package reads a checkpoint file: through mmengine's loader, which for a
+local file is :func:`.integrity.load_from_local` (weights-only, sidecar and record verified)."""
+from typing import Dict, List
+
+import torch
+from mmengine.runner.checkpoint import _load_checkpoint
+
+
+def read_checkpoint(path: str) -> dict:
+    """The checkpoint at ``path`` (a file or a URL mmengine knows), on the CPU, verified."""
+    return _load_checkpoint(path, map_location='cpu')
+
+
+def state_dict_of(checkpoint) -> Dict[str, torch.Tensor]:
+    """The model's state dict inside a loaded checkpoint (mmengine's, or a bare state dict)."""
+    return checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint, dict) else {}
+
+
+def walk_params_from_checkpoint(path: str) -> Dict[str, List[float]]:
+    """μ_t and β_t of every walk, and the refinement mode's α (``gate``) where the head has
+    one, from a checkpoint alone (no config, no data)."""
+    state = state_dict_of(read_checkpoint(path))
+    T = 1 + max((int(k.split('.')[2]) for k in state
+                 if k.startswith('decode_head.walks.') and k.endswith('.mu_logit')), default=-1)
+    if T == 0:
+        raise ValueError(f'{path!r} holds no DifNet walks (no decode_head.walks.*.mu_logit '
+                         'keys): is it a DifNet checkpoint?')
+    params = {name: [torch.sigmoid(state[f'decode_head.walks.{t}.{name}_logit']).item()
+                     for t in range(T)] for name in ('mu', 'beta')}
+    if 'decode_head.gate' in state:
+        params['gate'] = float(state['decode_head.gate'])
+    return params

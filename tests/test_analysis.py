@@ -1,0 +1,123 @@
+"""The benchmarks' and studies' shared helpers (mmseg_difnet.analysis): timing, ratios, the
+verdict rules, the study results on disk, and the two-arm study's table."""
+import json
+import math
+import os
+import statistics
+
+import pytest
+import torch
+
+from mmseg_difnet.analysis import (
+    finished_runs,
+    fmt_mean_std,
+    has_run,
+    interleaved,
+    latest_test_metrics,
+    mean_std,
+    merge_earlier_runs,
+    ratio_stats,
+    spread,
+    two_arm_study_table,
+    verdict,
+)
+from mmseg_difnet.datasets import CamVidDataset
+
+
+def test_verdict_rules_by_hand():
+    a, b = [50.0, 52.0, 51.0], [48.0, 49.0, 47.0]
+    v = verdict('unpaired', a, b)  # d = 51 - 48 = 3, margin 2·max(1, 1) = 2
+    assert v == dict(mean=3.0, margin=2.0, verdict='positive')
+    assert verdict('unpaired', b, a)['verdict'] == 'negative'
+    d = [1.0, 2.0, 3.0]  # mean 2, std 1
+    assert verdict('paired', d) == dict(mean=2.0, margin=2.0, verdict='null')  # not > 2
+    se = verdict('paired_se', d)
+    assert se['margin'] == pytest.approx(2 / math.sqrt(3)) and se['verdict'] == 'positive'
+    assert verdict('paired_se', [-x for x in d])['verdict'] == 'negative'
+    one = verdict('paired_se', [5.0])
+    assert math.isnan(one['margin']) and one['verdict'] == 'null'
+    with pytest.raises(ValueError, match="rule='median' is not one of"):
+        verdict('median', d)
+    with pytest.raises(ValueError, match='takes two arms'):
+        verdict('unpaired', d)
+    with pytest.raises(ValueError, match='takes one list of paired differences'):
+        verdict('paired', d, d)
+
+
+def test_mean_std_and_ratios():
+    assert mean_std([1.0, 3.0]) == dict(mean=2.0, std=math.sqrt(2))
+    assert math.isnan(mean_std([4.0])['std'])
+    assert fmt_mean_std([1.0, 3.0]) == '2.00 ± 1.41'
+    r = ratio_stats([2.0, 3.0, 8.0], [1.0, 2.0, 2.0])  # ratios 2, 1.5, 4
+    assert r == dict(median=2.0, min=1.5, max=4.0)
+    assert spread(r) == '2.00× (1.50-4.00)'
+
+
+def test_interleaved_alternates_and_warms_up():
+    calls = []
+    fns = {name: (lambda name=name: calls.append(name)) for name in ('a', 'b')}
+    times = interleaved(fns, torch.device('cpu'), rounds=3, repeats=2)
+    assert calls == ['a', 'b'] + (['a'] * 2 + ['b'] * 2) * 3  # warm-up, then per round
+    assert {k: len(v) for k, v in times.items()} == {'a': 3, 'b': 3}
+    assert all(t >= 0 for v in times.values() for t in v)
+
+
+def _write_metrics(test_dir, stamp, metrics):
+    os.makedirs(test_dir / stamp, exist_ok=True)
+    (test_dir / stamp / f'{stamp}.json').write_text(json.dumps(metrics))
+
+
+def test_study_results_on_disk(tmp_path):
+    with pytest.raises(FileNotFoundError, match='no test metrics'):
+        latest_test_metrics(str(tmp_path))
+    _write_metrics(tmp_path / 'a_seed1' / 'test', '20260101_000000', dict(mIoU=1.0))
+    _write_metrics(tmp_path / 'a_seed1' / 'test', '20260102_000000', dict(mIoU=2.0))
+    assert latest_test_metrics(str(tmp_path / 'a_seed1' / 'test')) == dict(mIoU=2.0)
+    _write_metrics(tmp_path / 'a_seed2' / 'test', '20260101_000000', dict(mIoU=9.0))
+    (tmp_path / 'a_seed1' / 'done').touch()  # seed 2 is not finished
+    runs = finished_runs(str(tmp_path), ['a'])
+    assert runs == {'a': {'1': dict(mIoU=2.0)}}
+    study = tmp_path / 'study.json'
+    study.write_text(json.dumps(dict(runs={'a': {'1': dict(mIoU=-1.0), '7': dict(mIoU=7.0)}})))
+    merged = merge_earlier_runs(runs, str(study))
+    assert merged == {'a': {'1': dict(mIoU=2.0), '7': dict(mIoU=7.0)}}  # this dir's first
+    assert has_run(str(study), 'a_seed7') and not has_run(str(study), 'a_seed2')
+    assert not has_run(str(tmp_path / 'none.json'), 'a_seed7')
+
+
+def test_two_arm_study_table_verdicts(tmp_path):
+    """Three seeds of two arms on disk: the JSON's paired verdicts equal the rule computed here
+    from the numbers."""
+    classes = CamVidDataset.METAINFO['classes']
+    base = {'3': 45.0, '4': 46.0, '5': 44.0}
+    dif = {'3': 46.5, '4': 47.0, '5': 46.0}
+    for arm, miou in (('deeplabv2', base), ('difnet', dif)):
+        for seed, m in miou.items():
+            d = tmp_path / f'{arm}_seed{seed}'
+            metrics = {k: m for k in ('mIoU', 'mIoU_band2', 'mIoU_band5', 'mIoU_band10',
+                                      'mAcc', 'aAcc')}
+            metrics.update({f'IoU.{c}': m for c in classes})
+            if arm == 'difnet':
+                metrics.update({f'mIoU_{k}': m - 1 for k in ('x', 's', 'y1', 'y2', 'y3', 'y4')})
+                metrics.update({f'mIoU_{k}_band2': m for k in ('x', 's', 'y1', 'y2', 'y3',
+                                                               'y4', 'y5')})
+                metrics['mIoU_y5'] = m
+                state = {f'decode_head.walks.{t}.{p}_logit': torch.tensor(0.0)
+                         for t in range(5) for p in ('mu', 'beta')}
+                torch.save({'state_dict': state}, d.with_suffix('.pth'))
+            _write_metrics(d / 'test', '20260101_000000', metrics)
+            (d / 'done').touch()
+            if arm == 'difnet':
+                (d / 'last_checkpoint').write_text(str(d.with_suffix('.pth')))
+    out = tmp_path / 'study.json'
+    text = two_arm_study_table(str(tmp_path), (('DeepLabV2', 'deeplabv2'), ('DifNet', 'difnet')),
+                               'a criterion', str(out), paired=True, required=3)
+    res = json.loads(out.read_text())
+    diff = [dif[s] - base[s] for s in ('3', '4', '5')]  # 1.5, 1, 2
+    two_se = 2 * statistics.stdev(diff) / math.sqrt(3)
+    expected = 'positive' if statistics.mean(diff) > two_se else 'null'
+    assert res['verdict']['mIoU'] == expected == 'positive'
+    assert res['y5_minus_x'] == [1.0, 1.0, 1.0]
+    assert res['difference']['mIoU'] == pytest.approx(diff)
+    assert f'paired mIoU: mean {statistics.mean(diff):+.2f}, 2·SE {two_se:.2f}' in text
+    assert res['runs']['difnet']['3']['walks']['mu'] == [0.5] * 5
