@@ -18,8 +18,9 @@ def state_dict_of(checkpoint) -> Dict[str, torch.Tensor]:
 
 
 def walk_params_from_checkpoint(path: str) -> Dict[str, List[float]]:
-    """μ_t and β_t of every walk, and the refinement mode's α (``gate``) where the head has
-    one, from a checkpoint alone (no config, no data)."""
+    """μ_t and β_t of every walk, the refinement mode's α (``gate``) and the walks'
+    temperatures τ_t (``learn_temperature``) where the head has them, from a checkpoint alone
+    (no config, no data)."""
     state = state_dict_of(read_checkpoint(path))
     T = 1 + max((int(k.split('.')[2]) for k in state
                  if k.startswith('decode_head.walks.') and k.endswith('.mu_logit')), default=-1)
@@ -30,4 +31,7 @@ def walk_params_from_checkpoint(path: str) -> Dict[str, List[float]]:
                      for t in range(T)] for name in ('mu', 'beta')}
     if 'decode_head.gate' in state:
         params['gate'] = float(state['decode_head.gate'])
+    if 'decode_head.walks.0.log_temperature' in state:
+        params['temperature'] = [torch.exp(state[f'decode_head.walks.{t}.log_temperature'])
+                                 .item() for t in range(T)]
     return params

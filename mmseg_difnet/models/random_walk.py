@@ -6,7 +6,7 @@ Shapes: B batch, K classes, C_t channels of similarity level t, d = embedding wi
 :mod:`.propagation`.
 """
 import logging
-from typing import Set, Tuple
+from typing import Optional, Set, Tuple
 
 import torch
 import torch.nn as nn
@@ -59,6 +59,11 @@ class RandomWalk(BaseModule):
             applies, else chunked; see :func:`choose_impl`), 'fused', 'chunked' or 'dense'
             (forms P explicitly). All give the same values and gradients.
             Default: 'auto'.
+        learn_temperature (bool): Beyond the paper (docs/studies/similarity.md): P =
+            softmax(τ Ψ Ψᵀ) with a learned temperature τ = exp(log τ) > 0 that starts at 1
+            (the paper's P), so that a walk can sharpen or flatten P without moving Ψ. Ψ is
+            scaled by √τ (:meth:`embed`), so every path of P·y, the similarity score and the
+            affinity loss see the same P. Default: False (no parameter: the paper's walk).
         init_cfg (dict | list[dict], optional): Initialisation config. Default: None.
     """
 
@@ -71,6 +76,7 @@ class RandomWalk(BaseModule):
                  beta_init: float = 0.5,
                  norm_weight_init: str = 'uniform',
                  impl: str = 'auto',
+                 learn_temperature: bool = False,
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg=init_cfg)
         for name, value in (('mu_init', mu_init), ('beta_init', beta_init)):
@@ -85,6 +91,7 @@ class RandomWalk(BaseModule):
                              norm_weight_init)  # pooled in `embed`
         self.mu_logit = nn.Parameter(torch.logit(torch.tensor(float(mu_init))))
         self.beta_logit = nn.Parameter(torch.logit(torch.tensor(float(beta_init))))
+        self.log_temperature = nn.Parameter(torch.zeros(())) if learn_temperature else None
         self._reported: Set[str] = set()  # fallback reasons already logged by this walk
 
     @property
@@ -97,14 +104,23 @@ class RandomWalk(BaseModule):
         """β_t of Eq. 5, in (0, 1)."""
         return torch.sigmoid(self.beta_logit)
 
+    @property
+    def temperature(self) -> Optional[Tensor]:
+        """τ of P = softmax(τ Ψ Ψᵀ) (``learn_temperature``), or None: the paper's τ = 1."""
+        return None if self.log_temperature is None else torch.exp(self.log_temperature)
+
     def embed(self, f: Tensor, grid: Tuple[int, int]) -> Tensor:
-        """Ψ(f): (B, C_t, H_t, W_t) -> (B, N, d), adaptive max pooling to ``grid``."""
+        """Ψ(f): (B, C_t, H_t, W_t) -> (B, N, d), adaptive max pooling to ``grid``; with a
+        learned temperature τ, √τ Ψ (softmax((√τ Ψ)(√τ Ψ)ᵀ) = softmax(τ Ψ Ψᵀ))."""
         if f.shape[1] != self.in_channels:
             raise ValueError(
                 f'RandomWalk: the similarity level has {f.shape[1]} channels but this walk '
                 f'was built for {self.in_channels}; set decode_head.sim_channels to the '
                 'channels of the similarity levels (the image has 3).')
-        return self.pool(self.features(f), grid).flatten(2).transpose(1, 2)  # (B, N, d)
+        psi = self.pool(self.features(f), grid).flatten(2).transpose(1, 2)  # (B, N, d)
+        if self.log_temperature is None:
+            return psi
+        return psi * torch.exp(0.5 * self.log_temperature)
 
     def features(self, f: Tensor) -> Tensor:
         """BN(conv1×1(f)) at the level's resolution: (B, C_t, H_t, W_t) -> (B, d, H_t, W_t).

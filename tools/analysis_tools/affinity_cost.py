@@ -1,9 +1,11 @@
-"""What the label-affinity loss costs (issue 41, item 5; docs/studies/similarity.md): the
-parameters, the inference GFLOPs and the training-step time of DifNet-MV2 with and without
-it, side by side in one run (interleaved rounds), on the similarity study's recipe (batch 4,
-192² crops, 11 classes).
+"""What the similarity switches cost (issue 41, item 5; docs/studies/similarity.md): the
+parameters, the inference GFLOPs (one 240×320 frame) and the training-step time of the paper's
+DifNet-MV2 and of each switch (the label-affinity loss, a learned temperature, a narrower Ψ),
+side by side in one run (interleaved rounds), on the similarity study's recipe (batch 4, 192²
+crops, 11 classes). The walks' lr multipliers change no arithmetic: not timed.
 
-    python tools/analysis_tools/affinity_cost.py [--rounds 5] [--out benchmarks/affinity_cost.json]
+    python tools/analysis_tools/affinity_cost.py [--rounds 5]
+        [--out benchmarks/similarity_switch_cost.json]
 """
 import argparse
 import json
@@ -20,12 +22,14 @@ from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
 import mmseg_difnet  # noqa: F401  (registers the modules)
-from mmseg_difnet.analysis import interleaved, ratio_stats
+from mmseg_difnet.analysis import gflops, interleaved, ratio_stats, spread
 from mmseg_difnet.utils import for_one_process
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = dict(paper='difnet_mv2-d8_camvid-240x320_2k.py',
-               taught='difnet_mv2-d8-affinity_camvid-240x320.py')
+               taught='difnet_mv2-d8-affinity_camvid-240x320_2k.py',
+               temperature='difnet_mv2-d8-temperature_camvid-240x320_2k.py',
+               psi16='difnet_mv2-d8-psi16_camvid-240x320_2k.py')
 
 
 def build(name):
@@ -39,7 +43,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     p.add_argument('--rounds', type=int, default=5)
     p.add_argument('--steps', type=int, default=3, help='timed steps a round (median)')
-    p.add_argument('--out', default='benchmarks/affinity_cost.json')
+    p.add_argument('--out', default='benchmarks/similarity_switch_cost.json')
     args = p.parse_args()
     init_default_scope('mmseg')
     torch.manual_seed(0)
@@ -50,7 +54,11 @@ def main():
         s = SegDataSample(metainfo=dict(img_shape=(192, 192), pad_shape=(192, 192)))
         s.gt_sem_seg = PixelData(data=torch.randint(0, 11, (1, 192, 192), generator=g))
         samples.append(s)
-    models = {k: build(v).train() for k, v in CONFIGS.items()}
+    models = {k: build(v) for k, v in CONFIGS.items()}
+    frame = torch.randn(1, 3, 240, 320, generator=g)
+    flops = {k: gflops(m.eval(), frame) for k, m in models.items()}
+    for m in models.values():
+        m.train()
     opts = {k: torch.optim.SGD(m.parameters(), lr=1e-6, momentum=0.9) for k, m in models.items()}
 
     def step(k):
@@ -65,18 +73,21 @@ def main():
         machine=f'CPU, {os.cpu_count()} cores, {platform.processor() or platform.machine()}, '
         f'torch {torch.__version__}, {torch.get_num_threads()} threads',
         params={k: sum(p.numel() for p in m.parameters()) for k, m in models.items()},
-        inference_gflops_change=0.0,  # the loss exists only in training
+        inference_gflops=flops,  # the affinity loss exists only in training
         train_step_seconds={k: statistics.median(v) for k, v in times.items()},
-        per_round=times, ratio=ratio_stats(times['taught'], times['paper']))
+        per_round=times,
+        ratio={k: ratio_stats(times[k], times['paper']) for k in models if k != 'paper'})
     os.makedirs(osp.dirname(args.out) or '.', exist_ok=True)
     json.dump(res, open(args.out, 'w'), indent=2)
     print(f'{res["machine"]}, batch 4 of 192², 11 classes, {args.rounds} interleaved rounds\n')
-    print('| model | parameters | training step (s) |\n|---|---:|---:|')
+    print('| model | parameters | inference GFLOPs | training step (s) | × paper (min-max) |\n'
+          '|---|---:|---:|---:|---:|')
     for k in models:
-        print(f'| DifNet-MV2 {k} | {res["params"][k]:,} | {res["train_step_seconds"][k]:.3f} |')
-    print(f'\ntaught / paper training step: {res["ratio"]["median"]:.3f}× '
-          f'({res["ratio"]["min"]:.3f}-{res["ratio"]["max"]:.3f}); inference unchanged '
-          f'(the loss is not part of the forward)\nwritten: {args.out}')
+        r = res['ratio'].get(k)
+        print(f'| DifNet-MV2 {k} | {res["params"][k]:,} | {flops[k]:.2f} | '
+              f'{res["train_step_seconds"][k]:.3f} | '
+              + (spread(r, 3) if r else '1') + ' |')
+    print(f'\nwritten: {args.out}')
 
 
 if __name__ == '__main__':
