@@ -138,10 +138,12 @@ def main():
     parser.add_argument('--seconds', type=int, help='wall time of this call, to record')
     parser.add_argument('--pilot', action='store_true',
                         help='the pilots (tools/studies/similarity_pilot.sh): val numbers of '
-                        'each taught_lambda*_seed100 run, no table')
+                        'each finished *_seed100 run, no table')
     args = parser.parse_args()
     if args.pilot:
-        for d in sorted(glob.glob(osp.join(args.study_dir, 'taught_lambda*_seed100'))):
+        for d in sorted(glob.glob(osp.join(args.study_dir, '*_seed100'))):
+            if not osp.isfile(osp.join(d, 'done')):
+                continue
             m = latest_test_metrics(osp.join(d, 'test'))
             print(d, 'val mIoU', m['mIoU'], 'x', m['mIoU_x'], 'same-class mass P1..P5',
                   [m[f'sim_same_P{t}'] for t in range(1, 6)])
