@@ -2,17 +2,11 @@
 """The results of a study's runs, as ``tools/studies/*.sh`` leave them: one work dir
 ``<arm>_seed<N>`` per run, with ``done`` when trained and tested, the test metrics that
 ``tools/test.py`` wrote under ``test/``, and the study's JSON, which keeps the runs finished in
-earlier sessions.
-
-    python -m mmseg_difnet.analysis.study_results has-run STUDY.json ARM_seedN
-
-exits 0 if the JSON holds that run (the study scripts skip it), 1 if not.
+earlier sessions (``tools/studies/study_has_run.py`` asks it for the study scripts).
 """
-import argparse
 import glob
 import json
 import os.path as osp
-import sys
 from typing import Dict, Iterable, Optional
 
 from ..checkpoint import walk_params_from_checkpoint
@@ -67,16 +61,3 @@ def has_run(json_path: str, name: str) -> bool:
     arm, seed = name.rsplit('_seed', 1)
     with open(json_path) as f:
         return seed in json.load(f).get('runs', {}).get(arm, {})
-
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description='has-run: is a run kept in a study JSON?')
-    parser.add_argument('command', choices=('has-run',))
-    parser.add_argument('json')
-    parser.add_argument('name', help='<arm>_seed<N>')
-    args = parser.parse_args(argv)
-    return 0 if has_run(args.json, args.name) else 1
-
-
-if __name__ == '__main__':
-    sys.exit(main())

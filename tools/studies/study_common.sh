@@ -18,7 +18,7 @@ run() {  # run NAME CONFIG SEED THREADS [--per-walk] [--diagnose] [cfg-options..
   dir=$OUT/$name
   [ -f "$dir/done" ] && { echo "==> $name: done before, skipped"; return 0; }
   # a run finished in an earlier session is kept in the study's JSON
-  if [ -n "${STUDY_JSON:-}" ] && python -m mmseg_difnet.analysis.study_results has-run "$STUDY_JSON" "$name"
+  if [ -n "${STUDY_JSON:-}" ] && python tools/studies/study_has_run.py "$STUDY_JSON" "$name"
   then echo "==> $name: finished in an earlier session (kept in $STUDY_JSON), skipped"; return 0; fi
   mkdir -p "$dir"
   opts=(randomness.seed="$seed" "$@")
