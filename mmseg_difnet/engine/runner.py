@@ -199,8 +199,9 @@ class DifNetRunner(Runner):
         return super().load_or_resume()
 
     def resume(self, filename: str, *args, **kwargs) -> None:
-        check_checkpoint_fits(filename, unwrap_model(self.model), resume=True)  # before the
-        planned = [planned_end(s) for s in flat_schedulers(self.param_schedulers)]  # optimizer
+        # the model's fit is checked before mmengine restores the optimizer state
+        check_checkpoint_fits(filename, unwrap_model(self.model), resume=True)
+        planned = [planned_end(s) for s in flat_schedulers(self.param_schedulers)]
         optimizer = getattr(self.optim_wrapper, 'optimizer', None)
         config_lrs = ([g.get('initial_lr', g['lr']) for g in optimizer.param_groups]
                       if optimizer is not None else None)
