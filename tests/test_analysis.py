@@ -4,6 +4,8 @@ import json
 import math
 import os
 import statistics
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -121,3 +123,25 @@ def test_two_arm_study_table_verdicts(tmp_path):
     assert res['difference']['mIoU'] == pytest.approx(diff)
     assert f'paired mIoU: mean {statistics.mean(diff):+.2f}, 2·SE {two_se:.2f}' in text
     assert res['runs']['difnet']['3']['walks']['mu'] == [0.5] * 5
+
+
+def test_similarity_pilot_json(tmp_path):
+    """tools/studies/similarity_table.py --pilot --json keeps each finished pilot's val
+    metrics as tools/test.py wrote them; an unfinished one is left out."""
+    sims = {f'sim_same_P{t}': 0.1 * t for t in range(1, 6)}
+    for name, miou, done in (('paper_seed100', 46.9, True), ('psi16_seed100', 47.3, True),
+                             ('temperature_seed100', 1.0, False)):
+        _write_metrics(tmp_path / name / 'test', '20260101_000000',
+                       dict(mIoU=miou, mIoU_x=miou - 1, **sims))
+        if done:
+            (tmp_path / name / 'done').touch()
+    out = tmp_path / 'pilot.json'
+    script = os.path.join(os.path.dirname(__file__), '..', 'tools', 'studies',
+                          'similarity_table.py')
+    proc = subprocess.run([sys.executable, script, str(tmp_path), '--pilot', '--json', str(out)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    res = json.loads(out.read_text())
+    assert res['split'] == 'val' and sorted(res['runs']) == ['paper_seed100', 'psi16_seed100']
+    assert res['runs']['psi16_seed100'] == dict(mIoU=47.3, mIoU_x=46.3, **sims)
+    assert 'psi16_seed100 val mIoU 47.3 x 46.3' in proc.stdout

@@ -8,6 +8,7 @@
 # (docs/studies/similarity.md, "Other switches") the same way: the paper's DifNet-MV2 and each
 # switch's config at the same 1,000 iterations (the 2k configs with their schedule cut to
 # 1,000), seed 100, val only, as <switch>_seed100 (LAMBDAS then defaults to none).
+# PILOT_JSON=F writes the pilots' val metrics to F (benchmarks/similarity_pilot_psi16.json).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DEFAULT_OUT=work_dirs/similarity_pilot
@@ -29,4 +30,4 @@ for sw in ${SWITCHES:-}; do
   jobs_list+=("run ${sw}_seed100 ${SWITCH_CONFIG[$sw]} 100 $THREADS --per-walk $CUT $VAL")
 done
 run_jobs "${jobs_list[@]}"
-python tools/studies/similarity_table.py "$OUT" --pilot
+python tools/studies/similarity_table.py "$OUT" --pilot ${PILOT_JSON:+--json "$PILOT_JSON"}

@@ -141,12 +141,17 @@ def main():
                         'each finished *_seed100 run, no table')
     args = parser.parse_args()
     if args.pilot:
+        pilots = {}
         for d in sorted(glob.glob(osp.join(args.study_dir, '*_seed100'))):
             if not osp.isfile(osp.join(d, 'done')):
                 continue
-            m = latest_test_metrics(osp.join(d, 'test'))
+            m = pilots[osp.basename(d)] = latest_test_metrics(osp.join(d, 'test'))
             print(d, 'val mIoU', m['mIoU'], 'x', m['mIoU_x'], 'same-class mass P1..P5',
                   [m[f'sim_same_P{t}'] for t in range(1, 6)])
+        if args.json:  # the val metrics of each pilot run, as tools/test.py wrote them
+            with open(args.json, 'w') as f:
+                json.dump(dict(split='val', runs=pilots), f, indent=2)
+            print(f'written: {args.json}')
         return
     print(similarity_study_table(args.study_dir, args.json, args.seconds))
 
