@@ -7,7 +7,7 @@ CAMVID_ROOT ?= ../shared/data/camvid
 MV2_WEIGHTS := checkpoints/mobilenetv2_imagenet_mmseg.pth
 
 .PHONY: env lint test test-slow test-browser test-camvid weights demo study study-camvid study-camvid-paired \
-	study-refine study-refine-v2 study-similarity benchmark clean-env
+	study-refine study-refine-v2 study-refine-v3 study-similarity benchmark clean-env
 
 $(VENV)/.ready: requirements/constraints.txt tools/misc/setup_env.sh setup.py
 	VENV=$(VENV) bash tools/misc/setup_env.sh
@@ -52,6 +52,9 @@ study-camvid-paired: env weights  # round two (issue 26): seeds 3-8, the paired 
 
 study-similarity: env weights  # round three (issue 41): DeepLabV2, paper and taught DifNet-MV2 at 2,000 iterations, seeds 3-8: benchmarks/similarity_study.json
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CAMVID_ROOT="$(CAMVID_ROOT)" bash tools/studies/similarity_study.sh
+
+study-refine-v3: env weights  # round three (issue 41): round two's arm plus the label-affinity loss vs the plain continuation: benchmarks/refine_study_v3.json
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CAMVID_ROOT="$(CAMVID_ROOT)" ROUND=3 bash tools/studies/refine_study.sh
 
 study-refine-v2: env weights  # round two (issue 25): the refinement mode vs the plain continuation: benchmarks/refine_study_v2.json
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CAMVID_ROOT="$(CAMVID_ROOT)" ROUND=2 bash tools/studies/refine_study.sh

@@ -87,30 +87,37 @@ def test_study_results_on_disk(tmp_path):
     assert not has_run(str(tmp_path / 'none.json'), 'a_seed7')
 
 
+def _write_arm(study_dir, arm, miou, walks=False, extra=None):
+    """Finished runs <arm>_seed<N> as the study scripts leave them: test metrics equal to
+    ``miou[seed]`` (x and y1-y4 one below), ``done``; with ``walks``, a checkpoint whose μ_t,
+    β_t are 0.5."""
+    for seed, m in miou.items():
+        d = study_dir / f'{arm}_seed{seed}'
+        metrics = {k: m for k in ('mIoU', 'mIoU_band2', 'mIoU_band5', 'mIoU_band10',
+                                  'mAcc', 'aAcc')}
+        metrics.update({f'IoU.{c}': m for c in CamVidDataset.METAINFO['classes']})
+        if walks:
+            metrics.update({f'mIoU_{k}': m - 1 for k in ('x', 's', 'y1', 'y2', 'y3', 'y4')})
+            metrics.update({f'mIoU_{k}_band2': m for k in ('x', 's', 'y1', 'y2', 'y3',
+                                                           'y4', 'y5')})
+            metrics['mIoU_y5'] = m
+            state = {f'decode_head.walks.{t}.{p}_logit': torch.tensor(0.0)
+                     for t in range(5) for p in ('mu', 'beta')}
+            torch.save({'state_dict': state}, d.with_suffix('.pth'))
+        metrics.update(extra or {})
+        _write_metrics(d / 'test', '20260101_000000', metrics)
+        (d / 'done').touch()
+        if walks:
+            (d / 'last_checkpoint').write_text(str(d.with_suffix('.pth')))
+
+
 def test_two_arm_study_table_verdicts(tmp_path):
     """Three seeds of two arms on disk: the JSON's paired verdicts equal the rule computed here
     from the numbers."""
-    classes = CamVidDataset.METAINFO['classes']
     base = {'3': 45.0, '4': 46.0, '5': 44.0}
     dif = {'3': 46.5, '4': 47.0, '5': 46.0}
-    for arm, miou in (('deeplabv2', base), ('difnet', dif)):
-        for seed, m in miou.items():
-            d = tmp_path / f'{arm}_seed{seed}'
-            metrics = {k: m for k in ('mIoU', 'mIoU_band2', 'mIoU_band5', 'mIoU_band10',
-                                      'mAcc', 'aAcc')}
-            metrics.update({f'IoU.{c}': m for c in classes})
-            if arm == 'difnet':
-                metrics.update({f'mIoU_{k}': m - 1 for k in ('x', 's', 'y1', 'y2', 'y3', 'y4')})
-                metrics.update({f'mIoU_{k}_band2': m for k in ('x', 's', 'y1', 'y2', 'y3',
-                                                               'y4', 'y5')})
-                metrics['mIoU_y5'] = m
-                state = {f'decode_head.walks.{t}.{p}_logit': torch.tensor(0.0)
-                         for t in range(5) for p in ('mu', 'beta')}
-                torch.save({'state_dict': state}, d.with_suffix('.pth'))
-            _write_metrics(d / 'test', '20260101_000000', metrics)
-            (d / 'done').touch()
-            if arm == 'difnet':
-                (d / 'last_checkpoint').write_text(str(d.with_suffix('.pth')))
+    _write_arm(tmp_path, 'deeplabv2', base)
+    _write_arm(tmp_path, 'difnet', dif, walks=True)
     out = tmp_path / 'study.json'
     text = two_arm_study_table(str(tmp_path), (('DeepLabV2', 'deeplabv2'), ('DifNet', 'difnet')),
                                'a criterion', str(out), paired=True, required=3)
@@ -145,3 +152,33 @@ def test_similarity_pilot_json(tmp_path):
     assert res['split'] == 'val' and sorted(res['runs']) == ['paper_seed100', 'psi16_seed100']
     assert res['runs']['psi16_seed100'] == dict(mIoU=47.3, mIoU_x=46.3, **sims)
     assert 'psi16_seed100 val mIoU 47.3 x 46.3' in proc.stdout
+
+
+def test_refine_table_round_three(tmp_path):
+    """tools/studies/refine_table.py --round 3: the taught arm against the plain one, paired,
+    with round three's criterion, and the taught arm's same-class mass of each P_t."""
+    _write_metrics(tmp_path / 'plain_base' / 'test', '20260101_000000',
+                   {k: 39.0 for k in ('mIoU', 'mIoU_band2', 'mIoU_band5', 'mIoU_band10',
+                                      'mAcc', 'aAcc')})
+    plain = {'0': 41.0, '1': 41.2, '2': 40.8}
+    taught = {'0': 41.1, '1': 41.0, '2': 41.0}  # d = +0.1, -0.2, +0.2: null
+    classes = CamVidDataset.METAINFO['classes']
+    sims = {f'sim_same_P{t}': 0.1 * t for t in range(1, 6)}
+    sims.update({f'sim_same_P5.{c}': 0.25 for c in classes})
+    _write_arm(tmp_path, 'plain', plain)
+    _write_arm(tmp_path, 'taught', taught, walks=True, extra=sims)
+    out = tmp_path / 'v3.json'
+    script = os.path.join(os.path.dirname(__file__), '..', 'tools', 'studies',
+                          'refine_table.py')
+    proc = subprocess.run([sys.executable, script, str(tmp_path), '--round', '3', '--json',
+                           str(out)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    res = json.loads(out.read_text())
+    assert res['criterion'].startswith('Fixed before the runs (2026-12-02')
+    diff = [taught[s] - plain[s] for s in ('0', '1', '2')]
+    assert res['difference']['mIoU'] == pytest.approx(diff)
+    assert res['verdict']['mIoU'] == 'null'  # mean 0.033 < 2·SE
+    assert res['output_minus_x'] == pytest.approx([1.0] * 3)
+    assert ('taught: same-class mass on the test frames, P_1 .. P_5 (mean over seeds 0,1,2): '
+            '0.100, 0.200, 0.300, 0.400, 0.500; P_5 pole 0.25, signsymbol 0.25, pedestrian 0.25, '
+            'bicyclist 0.25') in proc.stdout

@@ -34,7 +34,8 @@ EXPECTED = {'difnet_r18_voc', 'difnet_r34_voc', 'difnet_r50_voc', 'difnet_r101_v
             'difnet-deeplabv3plus_mv2-d8_camvid-240x320',
             'difnet-deeplabv3plus_mv2-d8-shared_camvid-240x320',
             'difnet-pspnet_mv2-d8_camvid-240x320',
-            'difnet-deeplabv3plus_mv2-d8-shared_camvid-240x320_refine-gate'}
+            'difnet-deeplabv3plus_mv2-d8-shared_camvid-240x320_refine-gate',
+            'difnet-deeplabv3plus_mv2-d8-shared_camvid-240x320_refine-gate-affinity'}
 # the head of each plain model, and the seed head of its version with diffusion
 PLAIN_HEADS = {'deeplabv2': 'DeepLabV2Head', 'deeplabv3plus': 'DepthwiseSeparableASPPHead',
                'pspnet': 'PSPHead'}
@@ -62,6 +63,8 @@ def test_config_builds_and_forwards(path):
             sim, seed = model.neck.backbone, model.backbone  # the same architecture
             assert type(sim) is type(seed) and getattr(sim, 'depth', 0) == getattr(seed,
                                                                                    'depth', 0)
+    if name.startswith('difnet'):  # beyond the paper, only in the configs that say so
+        assert (model.decode_head.affinity_loss is not None) == ('affinity' in name)
     if name.startswith('difnet-'):  # diffusion behind a plain mmseg model's decode head
         assert type(model.decode_head).__name__ == 'DiffusionHead'
         seed_head = model.decode_head.seed_head

@@ -14,6 +14,9 @@
 # (difnet-..._refine-gate.py, runs gate_seed<N>), both arms with --diagnose (which leaves a
 # run's numbers unchanged: plain_base and plain_seed<N> are the same runs in both rounds),
 # the paired criterion, benchmarks/refine_study_v2.json.
+# ROUND=3 (`make study-refine-v3`, issue 41): round two's diffusion arm plus the similarity
+# study's label-affinity loss (difnet-..._refine-gate-affinity.py, runs taught_seed<N>),
+# against the same plain arm, paired, benchmarks/refine_study_v3.json.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DEFAULT_OUT=work_dirs/refine_study
@@ -23,8 +26,11 @@ run plain_base configs/difnet/deeplabv3plus_mv2-d8_camvid-240x320.py 0 "$(( JOBS
 BASE_CKPT=$(cat "$OUT/plain_base/last_checkpoint")
 CFG=configs/difnet
 if [ "${ROUND:-1}" = 2 ]; then
-  arm=gate diag=--diagnose table=(--v2 --json benchmarks/refine_study_v2.json)
+  arm=gate diag=--diagnose table=(--round 2 --json benchmarks/refine_study_v2.json)
   diffusion_cfg=$CFG/difnet-deeplabv3plus_mv2-d8-shared_camvid-240x320_refine-gate.py
+elif [ "${ROUND:-1}" = 3 ]; then
+  arm=taught diag=--diagnose table=(--round 3 --json benchmarks/refine_study_v3.json)
+  diffusion_cfg=$CFG/difnet-deeplabv3plus_mv2-d8-shared_camvid-240x320_refine-gate-affinity.py
 else
   arm=diffusion diag="" table=(--json benchmarks/refine_study.json)
   diffusion_cfg=$CFG/difnet-deeplabv3plus_mv2-d8-shared_camvid-240x320_refine.py
