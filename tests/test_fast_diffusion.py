@@ -202,6 +202,30 @@ def test_inference_embedding_equals_conv_bn_pool(C, size, grid):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5 * b.abs().max().item())
 
 
+@pytest.mark.parametrize('size,grid,band_rows', [((53, 61), (7, 8), 5), ((53, 61), (7, 8), 1),
+                                                  ((5, 9), (7, 8), 2), ((40, 30), (8, 6), 64)])
+def test_banded_conv_pool_equals_conv_then_pool(size, grid, band_rows):
+    """Issue 37: the image level's conv and pooling in bands of rows take the same windows as
+    one adaptive max pooling of the whole map: equal to float rounding, the grid larger than
+    the level (adaptive windows that overlap or repeat) included; a walk takes the banded
+    path exactly at inference on a level with fewer channels than Ψ, off the grid's size."""
+    import torch.nn.functional as F
+
+    from mmseg_difnet.models.random_walk import banded_conv_pool
+    g = torch.Generator().manual_seed(1)
+    f = torch.randn(2, 3, *size, generator=g)
+    w, b = torch.randn(16, 3, 1, 1, generator=g), torch.randn(16, generator=g)
+    ref = F.adaptive_max_pool2d(F.conv2d(f, w, b), grid)  # (2, 16, h, w)
+    out = banded_conv_pool(f, w, b, grid, band_rows)
+    assert out.shape == ref.shape == (2, 16, *grid)
+    torch.testing.assert_close(out, ref, rtol=1e-6, atol=1e-6)
+    walk = _walk_with_stats(3)
+    assert walk.banded_weights(f, grid) is not None
+    assert walk.banded_weights(torch.randn(2, 3, *grid), grid) is None  # at the grid: no pool
+    assert walk.train().banded_weights(f, grid) is None  # BN of the batch: nothing folded
+    assert _walk_with_stats(24).banded_weights(torch.randn(1, 24, *size), grid) is None
+
+
 def test_training_embedding_keeps_the_batch_statistics():
     """In training mode BN normalises with the batch's statistics: nothing is folded, and the
     running statistics move as BN's own."""

@@ -36,7 +36,8 @@ def diffusion_profile(head, s: torch.Tensor, levels, device: torch.device, round
     """The diffusion's time per step and walk, inference: the embedding (Ψ's 1×1 conv), its
     norm, the pooling to the grid, P·y and the walk algebra of Eq. 5, each timed alone on
     the inputs it gets in the cascade, as today's path computes them ('current': the norm
-    folded into the conv, the image channels-last, no pooling at the grid's size) and in
+    folded into the conv, the image convolved and pooled in bands of rows, timed together
+    as its embedding, no pooling at the grid's size) and in
     the plain order conv, BN, pool ('plain', the path before issue 37), interleaved."""
     grid = tuple(s.shape[-2:])
     fns, y = {}, s
@@ -52,8 +53,12 @@ def diffusion_profile(head, s: torch.Tensor, levels, device: torch.device, round
         fns[f'plain/{t}/embedding'] = lambda conv=conv, f=f: conv(f)
         fns[f'plain/{t}/norm'] = lambda bn=bn, z=z: bn(z)
         fns[f'plain/{t}/pooling'] = lambda zn=zn: F.adaptive_max_pool2d(zn, grid)
-        fns[f'current/{t}/embedding'] = lambda walk=walk, f=f: walk.features(f)
-        fns[f'current/{t}/pooling'] = lambda walk=walk, zf=walk.features(f): walk.pool(zf, grid)
+        if walk.banded_weights(f, grid) is not None:  # conv and pooling in one pass, in bands
+            fns[f'current/{t}/embedding'] = lambda walk=walk, f=f: walk.pooled_features(f, grid)
+        else:
+            fns[f'current/{t}/embedding'] = lambda walk=walk, f=f: walk.features(f)
+            fns[f'current/{t}/pooling'] = (lambda walk=walk, zf=walk.features(f):
+                                           walk.pool(zf, grid))
         fns[f'current/{t}/P·y'] = lambda psi=psi, v=v, path=path: propagate(psi, v, path)
         fns[f'current/{t}/walk algebra'] = (
             lambda py=py, y=y, mu=mu, beta=beta: beta * (mu * py + (1 - mu) * s) + (1 - beta) * y)
@@ -205,7 +210,9 @@ def profile_markdown(prof: Dict, total: float) -> str:
     T = prof['walks']
     lines = [f"Diffusion of DifNet-50 per step, ms (grid {prof['grid'][0]}×{prof['grid'][1]}; "
              f"walks 1..{T} on levels {', '.join('×'.join(map(str, lv)) for lv in prof['levels'])}"
-             "; P·y and the algebra are the same code in both orders):", '',
+             "; P·y and the algebra are the same code in both orders; 'current' convolves and "
+             "pools a level with fewer channels than Ψ in bands of rows, timed together as its "
+             "embedding):", '',
              '| step | plain: conv, BN, pool | current | current per walk |',
              '|---|---:|---:|---|']
     for step in (*PROFILE_STEPS, 'total'):

@@ -37,6 +37,30 @@ class Embedding(nn.Sequential):
         self.bn = build_reference_norm(norm_cfg, embed_channels, norm_weight_init)
 
 
+BAND_FLOATS = 1 << 20  # one band of conv output: 4 MiB in fp32, within a core's L2 here
+
+
+def banded_conv_pool(f: Tensor, weight: Tensor, bias: Tensor, grid: Tuple[int, int],
+                     band_rows: Optional[int] = None) -> Tensor:
+    """adaptive_max_pool2d(conv1×1(f), grid) without writing the conv's output whole.
+
+    A 1×1 conv maps rows to rows, and a max over a window is a max over its rows of the
+    maxima over its columns; so each band of rows is convolved (channels-last, which
+    oneDNN computes faster for few input channels) and pooled over the columns to the
+    grid's width, and the stacked bands are pooled over the rows to the grid's height:
+    the same windows as one adaptive pooling of the whole map. ``band_rows`` defaults to
+    the rows whose output fits :data:`BAND_FLOATS`. Measured in docs/fast_diffusion.md.
+    (B, C, H, W), (d, C, 1, 1), (d,) -> (B, d, h, w)."""
+    d, (H, W) = weight.shape[0], f.shape[-2:]
+    rows = band_rows or max(1, BAND_FLOATS // (f.shape[0] * d * W))
+    bands = []
+    for r in range(0, H, rows):
+        z = F.conv2d(f[:, :, r:r + rows].contiguous(memory_format=torch.channels_last),
+                     weight, bias)  # (B, d, rows, W)
+        bands.append(F.adaptive_max_pool2d(z, (z.shape[-2], grid[1])))  # (B, d, rows, w)
+    return F.adaptive_max_pool2d(torch.cat(bands, dim=2), grid)  # (B, d, H, w) -> (B, d, h, w)
+
+
 @MODELS.register_module()
 class RandomWalk(BaseModule):
     """One learned random walk ⊕_t of DifNet (Eq. 5).
@@ -117,10 +141,31 @@ class RandomWalk(BaseModule):
                 f'RandomWalk: the similarity level has {f.shape[1]} channels but this walk '
                 f'was built for {self.in_channels}; set decode_head.sim_channels to the '
                 'channels of the similarity levels (the image has 3).')
-        psi = self.pool(self.features(f), grid).flatten(2).transpose(1, 2)  # (B, N, d)
+        psi = self.pooled_features(f, grid).flatten(2).transpose(1, 2)  # (B, N, d)
         if self.log_temperature is None:
             return psi
         return psi * torch.exp(0.5 * self.log_temperature)
+
+    def pooled_features(self, f: Tensor, grid: Tuple[int, int]) -> Tensor:
+        """maxpool(BN(conv1×1(f))) at the grid: (B, C_t, H_t, W_t) -> (B, d, h, w).
+
+        At inference a level with fewer channels than Ψ (the image, at the input's full size)
+        is convolved and pooled in bands of rows (:func:`banded_conv_pool`), so that the
+        (B, d, H_t, W_t) tensor is never written whole; otherwise :meth:`pool` of
+        :meth:`features`. Equal to float rounding (tests/test_fast_diffusion.py)."""
+        folded = self.banded_weights(f, grid)
+        if folded is not None:
+            return banded_conv_pool(f, *folded, grid)
+        return self.pool(self.features(f), grid)
+
+    def banded_weights(self, f: Tensor, grid: Tuple[int, int]) -> Optional[Tuple[Tensor, Tensor]]:
+        """The folded conv+BN weights where :meth:`pooled_features` takes the banded path
+        (inference, fewer channels than Ψ, a level not at the grid's size), else None."""
+        folded = None if exporting() else folded_conv_bn(self.psi.conv, self.psi.bn)
+        if (folded is None or f.shape[1] >= folded[0].shape[0]
+                or tuple(f.shape[-2:]) == tuple(grid)):
+            return None
+        return folded
 
     def features(self, f: Tensor) -> Tensor:
         """BN(conv1×1(f)) at the level's resolution: (B, C_t, H_t, W_t) -> (B, d, H_t, W_t).
