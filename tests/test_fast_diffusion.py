@@ -226,6 +226,19 @@ def test_banded_conv_pool_equals_conv_then_pool(size, grid, band_rows):
     assert _walk_with_stats(24).banded_weights(torch.randn(1, 24, *size), grid) is None
 
 
+def test_channels_last_pooling_equals_plain_pooling_with_ties():
+    """Issue 37: the walks pool a channels-last copy at inference on a CPU: the same maxima,
+    and the same gradient routing where a window holds ties (values on a coarse lattice)."""
+    from mmseg_difnet.models.random_walk import RandomWalk
+    g = torch.Generator().manual_seed(2)
+    z = (torch.randint(-3, 4, (2, 16, 29, 31), generator=g).float() / 2).requires_grad_()
+    ref = RandomWalk.pool(z, (9, 11))
+    out = RandomWalk.pool(z, (9, 11), channels_last=True)
+    assert torch.equal(out, ref) and out.shape == (2, 16, 9, 11)
+    w = torch.randn(out.shape, generator=g)
+    assert torch.equal(torch.autograd.grad(out, z, w)[0], torch.autograd.grad(ref, z, w)[0])
+
+
 def test_training_embedding_keeps_the_batch_statistics():
     """In training mode BN normalises with the batch's statistics: nothing is folded, and the
     running statistics move as BN's own."""

@@ -37,7 +37,8 @@ def diffusion_profile(head, s: torch.Tensor, levels, device: torch.device, round
     norm, the pooling to the grid, P·y and the walk algebra of Eq. 5, each timed alone on
     the inputs it gets in the cascade, as today's path computes them ('current': the norm
     folded into the conv, the image convolved and pooled in bands of rows, timed together
-    as its embedding, no pooling at the grid's size) and in
+    as its embedding, the other levels pooled channels-last on a CPU, no pooling at the
+    grid's size) and in
     the plain order conv, BN, pool ('plain', the path before issue 37), interleaved."""
     grid = tuple(s.shape[-2:])
     fns, y = {}, s
@@ -58,7 +59,7 @@ def diffusion_profile(head, s: torch.Tensor, levels, device: torch.device, round
         else:
             fns[f'current/{t}/embedding'] = lambda walk=walk, f=f: walk.features(f)
             fns[f'current/{t}/pooling'] = (lambda walk=walk, zf=walk.features(f):
-                                           walk.pool(zf, grid))
+                                           walk.pool(zf, grid, channels_last=not zf.is_cuda))
         fns[f'current/{t}/P·y'] = lambda psi=psi, v=v, path=path: propagate(psi, v, path)
         fns[f'current/{t}/walk algebra'] = (
             lambda py=py, y=y, mu=mu, beta=beta: beta * (mu * py + (1 - mu) * s) + (1 - beta) * y)

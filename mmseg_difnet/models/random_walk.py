@@ -151,12 +151,15 @@ class RandomWalk(BaseModule):
 
         At inference a level with fewer channels than Ψ (the image, at the input's full size)
         is convolved and pooled in bands of rows (:func:`banded_conv_pool`), so that the
-        (B, d, H_t, W_t) tensor is never written whole; otherwise :meth:`pool` of
-        :meth:`features`. Equal to float rounding (tests/test_fast_diffusion.py)."""
+        (B, d, H_t, W_t) tensor is never written whole; another level is pooled from a
+        channels-last copy on a CPU (``pool(..., channels_last=True)``). Otherwise, in
+        training and in an export, :meth:`pool` of :meth:`features`. Equal to float rounding
+        (tests/test_fast_diffusion.py)."""
         folded = self.banded_weights(f, grid)
         if folded is not None:
             return banded_conv_pool(f, *folded, grid)
-        return self.pool(self.features(f), grid)
+        inference = not exporting() and folded_conv_bn(self.psi.conv, self.psi.bn) is not None
+        return self.pool(self.features(f), grid, channels_last=inference and f.device.type == 'cpu')
 
     def banded_weights(self, f: Tensor, grid: Tuple[int, int]) -> Optional[Tuple[Tensor, Tensor]]:
         """The folded conv+BN weights where :meth:`pooled_features` takes the banded path
@@ -184,12 +187,19 @@ class RandomWalk(BaseModule):
         return F.conv2d(f, *folded)  # (B, d, H_t, W_t)
 
     @staticmethod
-    def pool(z: Tensor, grid: Tuple[int, int]) -> Tensor:
+    def pool(z: Tensor, grid: Tuple[int, int], channels_last: bool = False) -> Tensor:
         """Adaptive max pooling of Ψ to the diffusion grid; a level already at the grid's size
-        is returned as it is (the pooling would be a copy). (B, d, H_t, W_t) -> (B, d, h, w)."""
+        is returned as it is (the pooling would be a copy). ``channels_last``: pool a
+        channels-last copy, the same maxima, which PyTorch's CPU kernel computes about 3×
+        faster than NCHW, the copy included (docs/fast_diffusion.md); the walks use it at
+        inference on a CPU. (B, d, H_t, W_t) -> (B, d, h, w)."""
         if exporting():
             return adaptive_max_pool2d(z, grid)
-        return z if tuple(z.shape[-2:]) == tuple(grid) else F.adaptive_max_pool2d(z, grid)
+        if tuple(z.shape[-2:]) == tuple(grid):
+            return z
+        if channels_last:
+            z = z.contiguous(memory_format=torch.channels_last)
+        return F.adaptive_max_pool2d(z, grid)
 
     def forward(self, f: Tensor, y: Tensor, s: Tensor, return_psi: bool = False):
         """Apply ⊕_t (Eq. 5).
