@@ -149,8 +149,8 @@ class RandomWalk(BaseModule):
     def pooled_features(self, f: Tensor, grid: Tuple[int, int]) -> Tensor:
         """maxpool(BN(conv1×1(f))) at the grid: (B, C_t, H_t, W_t) -> (B, d, h, w).
 
-        At inference a level with fewer channels than Ψ (the image, at the input's full size)
-        is convolved and pooled in bands of rows (:func:`banded_conv_pool`), so that the
+        At inference on a CPU a level with fewer channels than Ψ (the image, at the input's
+        full size) is convolved and pooled in bands of rows (:func:`banded_conv_pool`), so that the
         (B, d, H_t, W_t) tensor is never written whole; another level is pooled from a
         channels-last copy on a CPU (``pool(..., channels_last=True)``). Otherwise, in
         training and in an export, :meth:`pool` of :meth:`features`. Equal to float rounding
@@ -163,9 +163,11 @@ class RandomWalk(BaseModule):
 
     def banded_weights(self, f: Tensor, grid: Tuple[int, int]) -> Optional[Tuple[Tensor, Tensor]]:
         """The folded conv+BN weights where :meth:`pooled_features` takes the banded path
-        (inference, fewer channels than Ψ, a level not at the grid's size), else None."""
+        (inference on a CPU, fewer channels than Ψ, a level not at the grid's size), else
+        None. Not on a GPU: its memory is fast, and at batch 1 it waits on kernel launches
+        (docs/fast_diffusion.md, "On a GPU"), of which the bands would add two each."""
         folded = None if exporting() else folded_conv_bn(self.psi.conv, self.psi.bn)
-        if (folded is None or f.shape[1] >= folded[0].shape[0]
+        if (folded is None or f.device.type != 'cpu' or f.shape[1] >= folded[0].shape[0]
                 or tuple(f.shape[-2:]) == tuple(grid)):
             return None
         return folded
