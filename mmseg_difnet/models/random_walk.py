@@ -150,10 +150,10 @@ class RandomWalk(BaseModule):
         """maxpool(BN(conv1×1(f))) at the grid: (B, C_t, H_t, W_t) -> (B, d, h, w).
 
         At inference on a CPU a level with fewer channels than Ψ (the image, at the input's
-        full size) is convolved and pooled in bands of rows (:func:`banded_conv_pool`), so that the
-        (B, d, H_t, W_t) tensor is never written whole; another level is pooled from a
-        channels-last copy on a CPU (``pool(..., channels_last=True)``). Otherwise, in
-        training and in an export, :meth:`pool` of :meth:`features`. Equal to float rounding
+        full size) is convolved and pooled in bands of rows (:func:`banded_conv_pool`), so
+        that the (B, d, H_t, W_t) tensor is never written whole, and another level is pooled
+        from a channels-last copy (``pool(..., channels_last=True)``); otherwise (training,
+        an export, a GPU) :meth:`pool` of :meth:`features`. Equal to float rounding
         (tests/test_fast_diffusion.py)."""
         folded = self.banded_weights(f, grid)
         if folded is not None:
