@@ -155,11 +155,13 @@ class RandomWalk(BaseModule):
         from a channels-last copy (``pool(..., channels_last=True)``); otherwise (training,
         an export, a GPU) :meth:`pool` of :meth:`features`. Equal to float rounding
         (tests/test_fast_diffusion.py)."""
-        folded = self.banded_weights(f, grid)
-        if folded is not None:
+        folded = None if exporting() else folded_conv_bn(self.psi.conv, self.psi.bn)
+        if folded is None:  # training (BN uses the batch's statistics), or an export
+            return self.pool(self.psi(f), grid)
+        if self._banded(f, grid, folded):
             return banded_conv_pool(f, *folded, grid)
-        inference = not exporting() and folded_conv_bn(self.psi.conv, self.psi.bn) is not None
-        return self.pool(self.features(f), grid, channels_last=inference and f.device.type == 'cpu')
+        return self.pool(self._folded_conv(f, folded), grid,
+                         channels_last=f.device.type == 'cpu')
 
     def banded_weights(self, f: Tensor, grid: Tuple[int, int]) -> Optional[Tuple[Tensor, Tensor]]:
         """The folded conv+BN weights where :meth:`pooled_features` takes the banded path
@@ -167,10 +169,12 @@ class RandomWalk(BaseModule):
         None. Not on a GPU: its memory is fast, and at batch 1 it waits on kernel launches
         (docs/fast_diffusion.md, "On a GPU"), of which the bands would add two each."""
         folded = None if exporting() else folded_conv_bn(self.psi.conv, self.psi.bn)
-        if (folded is None or f.device.type != 'cpu' or f.shape[1] >= folded[0].shape[0]
-                or tuple(f.shape[-2:]) == tuple(grid)):
-            return None
-        return folded
+        return folded if folded is not None and self._banded(f, grid, folded) else None
+
+    @staticmethod
+    def _banded(f: Tensor, grid: Tuple[int, int], folded: Tuple[Tensor, Tensor]) -> bool:
+        return (f.device.type == 'cpu' and f.shape[1] < folded[0].shape[0]
+                and tuple(f.shape[-2:]) != tuple(grid))
 
     def features(self, f: Tensor) -> Tensor:
         """BN(conv1×1(f)) at the level's resolution: (B, C_t, H_t, W_t) -> (B, d, H_t, W_t).
@@ -184,6 +188,11 @@ class RandomWalk(BaseModule):
         folded = None if exporting() else folded_conv_bn(self.psi.conv, self.psi.bn)
         if folded is None:  # training (BN uses the batch's statistics), or an export
             return self.psi(f)
+        return self._folded_conv(f, folded)
+
+    @staticmethod
+    def _folded_conv(f: Tensor, folded: Tuple[Tensor, Tensor]) -> Tensor:
+        """The folded conv+BN; channels-last input where f has fewer channels than Ψ."""
         if f.shape[1] < folded[0].shape[0]:
             f = f.contiguous(memory_format=torch.channels_last)
         return F.conv2d(f, *folded)  # (B, d, H_t, W_t)
