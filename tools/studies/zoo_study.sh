@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The zoo study (docs/studies/zoo.md, design fixed before its first test number): mmseg's heads
+# on the ImageNet MobileNetV2-D8 at the similarity study's CamVid recipe (configs/zoo/), paired
+# per seed with DeepLabV2-MV2 and DifNet-MV2 of benchmarks/similarity_study.json (same recipe,
+# same seeds, same data order). Each run trains with tools/train.py --resume, is tested on the
+# 233 test frames with tools/test.py and leaves `done`; finished runs are kept in STUDY_JSON,
+# so the study spans sessions. Checkpoints stay under STUDY_WORK_DIR, outside the clone
+# (default ../difnet_runs/camvid_zoo): the refinement study post-processes them.
+#   HEADS="fcn pspnet deeplabv3 deeplabv3plus nonlocal ccnet", SEEDS (the design's), JOBS, THREADS
+#   LONG=1: the 4,000-iteration check instead: one seed (LONG_SEED, default 3) of every head
+#     and of DeepLabV2-MV2 and DifNet-MV2, the same poly policy over 4,000 iterations
+#     (runs <arm>_4k_seed<N>).
+#   PILOT=1: the pilot instead: seed 100 (in no study) of every head and DeepLabV2-MV2, scored
+#     on the 101 val frames only (STUDY_WORK_DIR default ../difnet_runs/camvid_zoo_pilot).
+#   EXTRA_OPTS="key=value ...": more --cfg-options for every run (the tests shrink the runs).
+# tools/studies/zoo_table.py writes benchmarks/camvid_zoo.json (PILOT=1: the pilot's JSON).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+if [ "${PILOT:-0}" = 1 ]; then
+  DEFAULT_OUT=../difnet_runs/camvid_zoo_pilot
+  SEEDS=100
+  STUDY_JSON=${PILOT_JSON:-benchmarks/camvid_zoo_pilot.json}
+else
+  DEFAULT_OUT=../difnet_runs/camvid_zoo
+  SEEDS=${SEEDS:-3 4 5}
+  STUDY_JSON=${STUDY_JSON:-benchmarks/camvid_zoo.json}
+fi
+source tools/studies/study_common.sh
+HEADS=${HEADS:-fcn pspnet deeplabv3 deeplabv3plus nonlocal ccnet}
+config() {  # config ARM: the arm's config
+  case $1 in
+    deeplabv2) echo configs/difnet/deeplabv2_mv2-d8_camvid-240x320_2k.py ;;
+    difnet) echo configs/difnet/difnet_mv2-d8_camvid-240x320_2k.py ;;
+    *) echo "configs/zoo/$1_mv2-d8_camvid-240x320_2k.py" ;;
+  esac
+}
+read -r -a EXTRA <<< "${EXTRA_OPTS:-}"
+jobs_list=()
+if [ "${LONG:-0}" = 1 ]; then
+  seed=${LONG_SEED:-3}
+  for arm in deeplabv2 difnet $HEADS; do
+    jobs_list+=("run ${arm}_4k_seed$seed $(config "$arm") $seed $THREADS train_cfg.max_iters=4000 train_cfg.val_interval=4000 param_scheduler.0.end=4000 ${EXTRA[*]}")
+  done
+elif [ "${PILOT:-0}" = 1 ]; then
+  for arm in deeplabv2 $HEADS; do
+    jobs_list+=("run ${arm}_seed100 $(config "$arm") 100 $THREADS test_dataloader.dataset.data_prefix.img_path=val test_dataloader.dataset.data_prefix.seg_map_path=valannot ${EXTRA[*]}")
+  done
+else
+  for seed in $SEEDS; do
+    for arm in $HEADS; do
+      jobs_list+=("run ${arm}_seed$seed $(config "$arm") $seed $THREADS ${EXTRA[*]}")
+    done
+  done
+fi
+run_jobs "${jobs_list[@]}"
+[ "${TRAIN_ONLY:-0}" = 1 ] && exit 0
+if [ "${PILOT:-0}" = 1 ]; then
+  python tools/studies/zoo_table.py "$OUT" --pilot --json "$STUDY_JSON"
+else
+  python tools/studies/zoo_table.py "$OUT" --json "$STUDY_JSON" \
+    --seconds $(( $(date +%s) - start ))
+fi

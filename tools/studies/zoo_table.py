@@ -1,0 +1,268 @@
+"""Tables, JSON, verdicts and plot of the zoo study (tools/studies/zoo_study.sh,
+docs/studies/zoo.md): mmseg's heads against DeepLabV2-MV2 and DifNet-MV2 of the similarity
+study (same recipe, same seeds), by the criterion fixed before the first test number.
+
+    python tools/studies/zoo_table.py STUDY_DIR [--json benchmarks/camvid_zoo.json]
+        [--cost benchmarks/camvid_zoo_cost.json] [--plot docs/studies/zoo_miou_vs_cost.png]
+    python tools/studies/zoo_table.py PILOT_DIR --pilot [--json benchmarks/camvid_zoo_pilot.json]
+"""
+import argparse
+import json
+import os.path as osp
+import statistics
+from typing import Dict, List, Optional
+
+from mmseg_difnet.analysis import (
+    finished_runs,
+    fmt_mean_std,
+    mean_std,
+    merge_earlier_runs,
+    verdict,
+)
+from mmseg_difnet.datasets import CamVidDataset
+
+HEADS = (('FCN', 'fcn'), ('PSPNet', 'pspnet'), ('DeepLabV3', 'deeplabv3'),
+         ('DeepLabV3+', 'deeplabv3plus'), ('NonLocal', 'nonlocal'), ('CCNet', 'ccnet'))
+BASELINES = (('DeepLabV2-MV2', 'deeplabv2'), ('DifNet-MV2', 'difnet'))
+NAMES = dict((a, n) for n, a in BASELINES + HEADS)
+SEEDS = ('3', '4', '5')  # fixed in the design (docs/studies/zoo.md)
+LONG_SEED = '3'
+CLASSES = CamVidDataset.METAINFO['classes']
+KEYS = ('mIoU', 'mIoU_band2', 'mIoU_band5', 'mIoU_band10', 'mAcc', 'aAcc')
+VERDICT_KEYS = ('mIoU', 'mIoU_band2')
+SIMILARITY_JSON = osp.join('benchmarks', 'similarity_study.json')
+CRITERION = (
+    'Fixed before the first test number (docs/studies/zoo.md). Seeds 3, 4, 5 of every zoo head '
+    '(configs/zoo/), paired per seed with DifNet-MV2 of benchmarks/similarity_study.json (same '
+    'recipe, seeds and data order). For each head the per-seed difference d = DifNet-MV2 - '
+    'head, in test mIoU and in mIoU within 2 px of a label boundary: positive (DifNet ahead) if '
+    'mean d > 2 SE (sample std / sqrt(3)), negative (the head ahead) if mean d < -2 SE, else '
+    'null. No verdict before every seed of both is in.')
+# The pilot's rule, fixed before it ran (docs/studies/zoo.md, "Pilot"): a head is flagged on a
+# class where DeepLabV2-MV2's val IoU is at least PILOT_MIN_IOU and the head's below
+# PILOT_FRACTION of it, or when its val mIoU is more than PILOT_MIOU_GAP below DeepLabV2-MV2's.
+PILOT_MIN_IOU, PILOT_FRACTION, PILOT_MIOU_GAP = 10.0, 0.5, 3.0
+
+Runs = Dict[str, Dict[str, Dict]]
+
+
+def baseline_runs(similarity_json: str) -> Runs:
+    """DeepLabV2-MV2 and DifNet-MV2 at the design's seeds, from the similarity study."""
+    if not osp.isfile(similarity_json):
+        raise FileNotFoundError(f'{similarity_json!r} is missing: the zoo study pairs its '
+                                'heads with the similarity study\'s runs (make study-similarity)')
+    with open(similarity_json) as f:
+        runs = json.load(f)['runs']
+    return {a: {s: runs[a][s] for s in SEEDS if s in runs.get(a, {})} for _, a in BASELINES}
+
+
+def _row(name: str, runs: Dict[str, Dict], keys=KEYS) -> str:
+    seeds = sorted(runs)
+    return f'| {name} | {",".join(seeds)} | ' + ' | '.join(
+        fmt_mean_std([runs[s][k] for s in seeds]) for k in keys) + ' |'
+
+
+def _class_row(name: str, runs: Dict[str, Dict]) -> str:
+    return f'| {name} | ' + ' | '.join(
+        f'{statistics.mean(r[f"IoU.{c}"] for r in runs.values()):.1f}' for c in CLASSES) + ' |'
+
+
+def comparisons(runs: Runs) -> Dict[str, Dict]:
+    """DifNet-MV2 − head per seed, mean, 2·SE and verdict (None before every seed is in)."""
+    out = {}
+    for _, head in HEADS:
+        seeds = sorted(set(runs.get('difnet', {})) & set(runs.get(head, {})))
+        if not seeds:
+            continue
+        complete = set(SEEDS) <= set(seeds)
+        comp: Dict = dict(seeds=seeds)
+        for k in VERDICT_KEYS:
+            d = [runs['difnet'][s][k] - runs[head][s][k] for s in seeds]
+            v = verdict('paired_se', d)
+            comp[k] = dict(per_seed=d, mean=v['mean'], two_se=v['margin'],
+                           verdict=v['verdict'] if complete else None)
+        out[f'difnet-{head}'] = comp
+    return out
+
+
+def long_schedule(study_dir: str, runs: Runs, json_runs: Dict) -> Dict:
+    """The 4,000-iteration check: each model's seed-3 run at 4,000 iterations beside its
+    2,000-iteration run, with both rankings."""
+    arms = [a for _, a in BASELINES + HEADS]
+    long = finished_runs(study_dir, [f'{a}_4k' for a in arms])
+    for arm, by_seed in json_runs.items():  # kept from earlier sessions
+        if arm.endswith('_4k'):
+            for s, r in by_seed.items():
+                long.setdefault(arm, {}).setdefault(s, r)
+    out = {}
+    for a in arms:
+        r4 = long.get(f'{a}_4k', {}).get(LONG_SEED)
+        r2 = runs.get(a, {}).get(LONG_SEED)
+        if r4 is not None:
+            out[a] = dict(mIoU_2k=r2['mIoU'] if r2 else None, mIoU_4k=r4['mIoU'],
+                          mIoU_band2_4k=r4['mIoU_band2'],
+                          per_class_4k={c: r4[f'IoU.{c}'] for c in CLASSES},
+                          per_class_2k={c: r2[f'IoU.{c}'] for c in CLASSES} if r2 else None)
+    for key in ('mIoU_2k', 'mIoU_4k'):
+        ranked = sorted((a for a in out if out[a][key] is not None),
+                        key=lambda a: -out[a][key])
+        for i, a in enumerate(ranked):
+            out[a][f'rank_{key[5:]}'] = i + 1
+    return out
+
+
+def zoo_table(study_dir: str, json_path: Optional[str] = None,
+              similarity_json: str = SIMILARITY_JSON, cost_json: Optional[str] = None,
+              seconds: Optional[int] = None) -> Dict:
+    """The study's JSON (returned, and written to ``json_path``) with its markdown under
+    'table'."""
+    heads = [a for _, a in HEADS]
+    runs = merge_earlier_runs(finished_runs(study_dir, heads), json_path)
+    json_runs = runs
+    zoo = {a: runs[a] for a in heads if runs.get(a)}
+    both = dict(baseline_runs(similarity_json), **zoo)
+    rows = ['Test set (233 frames), seeds ' + ', '.join(SEEDS) + ', mean ± sample std', '',
+            '| Method | seeds | ' + ' | '.join(KEYS) + ' |', '|---|---|' + '---:|' * len(KEYS)]
+    for name, a in BASELINES + HEADS:
+        if both.get(a):
+            rows.append(_row(name, both[a]))
+    rows += ['', 'Per class (IoU, mean over seeds):', '',
+             '| Method | ' + ' | '.join(CLASSES) + ' |', '|---|' + '---:|' * len(CLASSES)]
+    for name, a in BASELINES + HEADS:
+        if both.get(a):
+            rows.append(_class_row(name, both[a]))
+    comps = comparisons(both)
+    rows.append('')
+    for key, comp in comps.items():
+        rows.append(f'DifNet-MV2 − {NAMES[key.split("-", 1)[1]]} (seeds {",".join(comp["seeds"])}'
+                    '): ' + '; '.join(
+                        f'{k} ' + ', '.join(f'{x:+.2f}' for x in comp[k]['per_seed'])
+                        + f' (mean {comp[k]["mean"]:+.2f}, 2·SE {comp[k]["two_se"]:.2f}, '
+                        f'verdict {comp[k]["verdict"]})' for k in VERDICT_KEYS))
+    out: Dict = dict(criterion=CRITERION, seeds=list(SEEDS), runs=zoo,
+                     summary={a: {k: mean_std([r[k] for r in both[a].values()]) for k in KEYS}
+                              for _, a in BASELINES + HEADS if both.get(a)},
+                     comparisons=comps)
+    long = long_schedule(study_dir, both, json_runs)
+    if long:
+        out['long_schedule'] = long
+        for a, r in long.items():
+            out['runs'].setdefault(f'{a}_4k', {})[LONG_SEED] = dict(
+                mIoU=r['mIoU_4k'], mIoU_band2=r['mIoU_band2_4k'],
+                **{f'IoU.{c}': v for c, v in r['per_class_4k'].items()})
+        rows += ['', f'4,000 iterations, seed {LONG_SEED} (beside the main table, not pooled):',
+                 '', '| Method | mIoU 2k | mIoU 4k | rank 2k | rank 4k | '
+                 + ' | '.join(CLASSES) + ' (4k) |', '|---|---:|---:|---:|---:|'
+                 + '---:|' * len(CLASSES)]
+        for name, a in BASELINES + HEADS:
+            if a in long:
+                r = long[a]
+                two = f'{r["mIoU_2k"]:.2f}' if r['mIoU_2k'] is not None else '-'
+                rows.append(f'| {name} | {two} | {r["mIoU_4k"]:.2f} | {r.get("rank_2k", "-")} | '
+                            f'{r["rank_4k"]} | ' + ' | '.join(
+                                f'{r["per_class_4k"][c]:.1f}' for c in CLASSES) + ' |')
+    missing = [f'{a}_seed{s}' for _, a in HEADS for s in SEEDS if s not in zoo.get(a, {})]
+    if missing:
+        out['incomplete'] = (f'{len(missing)} of {len(HEADS) * len(SEEDS)} runs to go '
+                             '(make study-zoo continues): ' + ', '.join(missing))
+        rows.append(f'\nincomplete: {out["incomplete"]}')
+    if cost_json and osp.isfile(cost_json):
+        with open(cost_json) as f:
+            out['cost'] = json.load(f)
+    if seconds is not None:
+        out['wall_seconds_last_call'] = seconds
+    out['table'] = '\n'.join(rows)
+    if json_path:
+        with open(json_path, 'w') as f:
+            json.dump(out, f, indent=2)
+    return out
+
+
+def pilot_table(pilot_dir: str, json_path: Optional[str] = None) -> Dict:
+    """The pilot's val numbers and the flags of its rule (a head that does not learn what
+    DeepLabV2-MV2 learns), per class."""
+    arms = ['deeplabv2'] + [a for _, a in HEADS]
+    runs = {a: r['100'] for a, r in finished_runs(pilot_dir, arms).items() if '100' in r}
+    if 'deeplabv2' not in runs:
+        raise FileNotFoundError(f'no finished deeplabv2_seed100 under {pilot_dir!r}: the '
+                                "pilot's rule compares every head with it")
+    ref = runs['deeplabv2']
+    flags: Dict[str, List[str]] = {}
+    for a, r in runs.items():
+        f = [c for c in CLASSES if ref[f'IoU.{c}'] >= PILOT_MIN_IOU
+             and r[f'IoU.{c}'] < PILOT_FRACTION * ref[f'IoU.{c}']]
+        if r['mIoU'] < ref['mIoU'] - PILOT_MIOU_GAP:
+            f.append('mIoU')
+        flags[a] = f
+    rows = ['Pilot: seed 100, val (101 frames)', '',
+            '| Method | mIoU | ≤2 px | mAcc | ' + ' | '.join(CLASSES) + ' | flagged |',
+            '|---|---:|---:|---:|' + '---:|' * len(CLASSES) + '---|']
+    for name, a in (('DeepLabV2-MV2', 'deeplabv2'),) + HEADS:
+        if a in runs:
+            r = runs[a]
+            rows.append(f'| {name} | {r["mIoU"]:.2f} | {r["mIoU_band2"]:.2f} | {r["mAcc"]:.2f} | '
+                        + ' | '.join(f'{r[f"IoU.{c}"]:.1f}' for c in CLASSES)
+                        + f' | {", ".join(flags[a]) or "-"} |')
+    out = dict(split='val', seed=100,
+               rule=dict(min_iou=PILOT_MIN_IOU, fraction=PILOT_FRACTION,
+                         miou_gap=PILOT_MIOU_GAP),
+               runs=runs, flags=flags, table='\n'.join(rows))
+    if json_path:
+        with open(json_path, 'w') as f:
+            json.dump(out, f, indent=2)
+    return out
+
+
+def plot(study: Dict, path: str) -> None:
+    """Test mIoU (mean ± std over seeds) against CPU inference time as a ratio to
+    DeepLabV2-MV2, one point per model, DifNet-MV2 marked."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    ratio = study['cost']['inference_ratio_to_deeplabv2']
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, a in BASELINES + HEADS:
+        if a not in study['summary'] or a not in ratio:
+            continue
+        m = study['summary'][a]['mIoU']
+        dif = a == 'difnet'
+        ax.errorbar(ratio[a]['median'], m['mean'], yerr=m['std'], fmt='*' if dif else 'o',
+                    color='tab:red' if dif else 'tab:blue', ms=12 if dif else 6, capsize=3)
+        ax.annotate(name, (ratio[a]['median'], m['mean']), textcoords='offset points',
+                    xytext=(5, 4), fontsize=8)
+    ax.set_xlabel('CPU inference time per 240×320 image (× DeepLabV2-MV2)')
+    ax.set_ylabel('CamVid test mIoU (mean ± std over seeds)')
+    ax.set_title('mmseg heads vs DifNet on MobileNetV2-D8, same recipe')
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('study_dir', help='the runs (<arm>_seed<N>/ dirs)')
+    parser.add_argument('--json', help='write the numbers here (and keep its finished runs)')
+    parser.add_argument('--pilot', action='store_true', help='the pilot: val, seed 100')
+    parser.add_argument('--similarity-json', default=SIMILARITY_JSON,
+                        help='DeepLabV2-MV2 and DifNet-MV2 runs to pair with')
+    parser.add_argument('--cost', help='the cost table (tools/analysis_tools/zoo_cost.py)')
+    parser.add_argument('--plot', help='write mIoU against inference cost here (needs --cost)')
+    parser.add_argument('--seconds', type=int, help='wall time of this call, to record')
+    args = parser.parse_args()
+    if args.pilot:
+        print(pilot_table(args.study_dir, args.json)['table'])
+        return
+    study = zoo_table(args.study_dir, args.json, args.similarity_json, args.cost, args.seconds)
+    print(study['table'])
+    if args.plot:
+        if 'cost' not in study:
+            parser.error('--plot needs --cost with an existing cost JSON')
+        plot(study, args.plot)
+        print(f'written: {args.plot}')
+    if args.json:
+        print(f'written: {args.json}')
+
+
+if __name__ == '__main__':
+    main()
