@@ -7,7 +7,8 @@ CAMVID_ROOT ?= ../shared/data/camvid
 MV2_WEIGHTS := checkpoints/mobilenetv2_imagenet_mmseg.pth
 
 .PHONY: env lint test test-slow test-browser test-camvid weights demo study study-camvid study-camvid-paired \
-	study-refine study-refine-v2 study-refine-v3 study-similarity benchmark clean-env
+	study-refine study-refine-v2 study-refine-v3 study-similarity study-zoo study-zoo-long \
+	study-zoo-pilot benchmark-zoo benchmark clean-env
 
 $(VENV)/.ready: requirements/constraints.txt tools/misc/setup_env.sh setup.py
 	VENV=$(VENV) bash tools/misc/setup_env.sh
@@ -52,6 +53,18 @@ study-camvid-paired: env weights  # round two (issue 26): seeds 3-8, the paired 
 
 study-similarity: env weights  # round three (issue 41): DeepLabV2, paper and taught DifNet-MV2 at 2,000 iterations, seeds 3-8: benchmarks/similarity_study.json
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CAMVID_ROOT="$(CAMVID_ROOT)" bash tools/studies/similarity_study.sh
+
+study-zoo: env weights  # mmseg's heads vs DifNet-MV2, seeds 3-5 (docs/studies/zoo.md): benchmarks/camvid_zoo.json; runs kept in ../difnet_runs/camvid_zoo
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CAMVID_ROOT="$(CAMVID_ROOT)" bash tools/studies/zoo_study.sh
+
+study-zoo-long: env weights  # the zoo study's 4,000-iteration check: seed 3 of every model, into benchmarks/camvid_zoo.json
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CAMVID_ROOT="$(CAMVID_ROOT)" LONG=1 bash tools/studies/zoo_study.sh
+
+study-zoo-pilot: env weights  # the zoo study's pilot (val only, seed 100): benchmarks/camvid_zoo_pilot.json
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CAMVID_ROOT="$(CAMVID_ROOT)" PILOT=1 bash tools/studies/zoo_study.sh
+
+benchmark-zoo: env  # the zoo study's costs side by side (one thread): benchmarks/camvid_zoo_cost.json
+	$(PY) tools/analysis_tools/zoo_cost.py
 
 study-refine-v3: env weights  # round three (issue 41): round two's arm plus the label-affinity loss vs the plain continuation: benchmarks/refine_study_v3.json
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CAMVID_ROOT="$(CAMVID_ROOT)" ROUND=3 bash tools/studies/refine_study.sh

@@ -1,0 +1,80 @@
+"""The zoo study: its configs are mmseg's heads on the recipe of DeepLabV2-MV2 (same backbone,
+preprocessing, loss, schedule), and its script runs end to end on tiny CamVid-like data,
+resumes, and pairs its heads with the similarity study's DifNet-MV2 runs."""
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+from helpers import ROOT, generate_camvid_like
+from mmengine.config import Config
+
+HEADS = {'fcn': 'FCNHead', 'pspnet': 'PSPHead', 'deeplabv3': 'ASPPHead',
+         'deeplabv3plus': 'DepthwiseSeparableASPPHead', 'nonlocal': 'NLHead', 'ccnet': 'CCHead'}
+DEEPLABV2 = osp.join(ROOT, 'configs', 'difnet', 'deeplabv2_mv2-d8_camvid-240x320_2k.py')
+
+
+def zoo_config(head):
+    return Config.fromfile(osp.join(ROOT, 'configs', 'zoo',
+                                    f'{head}_mv2-d8_camvid-240x320_2k.py'))
+
+
+@pytest.mark.parametrize('head', sorted(HEADS))
+def test_zoo_config_is_mmseg_head_on_deeplabv2_recipe(head):
+    cfg, ref = zoo_config(head), Config.fromfile(DEEPLABV2)
+    m = cfg.model
+    assert m.decode_head.type == HEADS[head] and m.decode_head.channels == 128
+    assert m.decode_head.num_classes == m.auxiliary_head.num_classes == 11
+    assert (m.decode_head.in_channels, m.auxiliary_head.in_channels) == (320, 96)
+    assert m.auxiliary_head.type == 'FCNHead' and m.auxiliary_head.loss_decode.loss_weight == 0.4
+    for loss in (m.decode_head.loss_decode, m.auxiliary_head.loss_decode):
+        assert loss.avg_non_ignore is ref.model.decode_head.loss_decode.avg_non_ignore is True
+    assert m.pretrained is None and m.type == ref.model.type
+    assert m.backbone.to_dict() == ref.model.backbone.to_dict()  # no ResNet key left over
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader', 'optim_wrapper',
+                'param_scheduler', 'train_cfg', 'randomness', 'test_evaluator'):
+        assert cfg[key] == ref[key], key
+    assert m.data_preprocessor == ref.model.data_preprocessor
+
+
+def run_study(env, cwd):
+    proc = subprocess.run(['bash', osp.join(ROOT, 'tools', 'studies', 'zoo_study.sh')],
+                          env=env, cwd=cwd, capture_output=True, text=True, timeout=900)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-4000:]
+    return out
+
+
+@pytest.mark.slow
+def test_zoo_study_script_end_to_end(tmp_path):
+    data = generate_camvid_like(str(tmp_path / 'camvid'))
+    study_json = tmp_path / 'zoo.json'
+    env = dict(os.environ, PATH=osp.dirname(sys.executable) + os.pathsep + os.environ['PATH'],
+               CAMVID_ROOT=data, STUDY_WORK_DIR=str(tmp_path / 'runs'),
+               STUDY_JSON=str(study_json), HEADS='fcn ccnet', SEEDS='3',
+               EXTRA_OPTS='model.backbone.init_cfg=None train_cfg.max_iters=2 '
+               'train_cfg.val_interval=2 param_scheduler.0.end=2 '
+               'default_hooks.checkpoint.interval=2 default_hooks.logger.interval=1')
+    out = run_study(env, ROOT)
+    study = json.loads(study_json.read_text())
+    with open(osp.join(ROOT, 'benchmarks', 'similarity_study.json')) as f:
+        difnet3 = json.load(f)['runs']['difnet']['3']
+    for head in ('fcn', 'ccnet'):
+        run = study['runs'][head]['3']
+        assert 0 <= run['mIoU'] <= 100 and 'mIoU_band2' in run and 'IoU.pole' in run
+        comp = study['comparisons'][f'difnet-{head}']
+        assert comp['seeds'] == ['3']
+        assert comp['mIoU']['per_seed'] == pytest.approx([difnet3['mIoU'] - run['mIoU']])
+        assert comp['mIoU']['verdict'] is None  # seeds 4 and 5 are missing: no verdict
+        assert osp.isfile(tmp_path / 'runs' / f'{head}_seed3' / 'iter_2.pth')  # kept
+    assert 'pspnet_seed3' in study['incomplete'] and 'fcn_seed3' not in study['incomplete']
+    assert 'DifNet-MV2 − FCN (seeds 3)' in study['table']
+    # resumable: a finished run is skipped, from its marker or (its dir gone) from the JSON
+    assert 'fcn_seed3: done before, skipped' in run_study(env, ROOT)
+    import shutil
+    shutil.rmtree(tmp_path / 'runs' / 'ccnet_seed3')
+    out = run_study(env, ROOT)
+    assert 'ccnet_seed3: finished in an earlier session' in out
+    assert json.loads(study_json.read_text())['runs']['ccnet']['3'] == study['runs']['ccnet']['3']
