@@ -217,3 +217,50 @@ def test_infer_backends_draw_the_pytorch_picture(trained, tmp_path):
                            trained['cfg_path'], trained['ckpt'], trained['image'],
                            '--backend', 'onnxruntime'], capture_output=True, text=True)
     assert proc.returncode == 2 and 'takes the exported model (.onnx)' in proc.stderr
+
+
+def small_onnx(tmp_path, H='H', W='W'):
+    """A four-conv graph with the exporter's input name and a metadata sidecar: enough work a
+    call for concurrent calls to overlap, built with onnx alone (no export)."""
+    from onnx import TensorProto, helper, numpy_helper
+    rng = np.random.default_rng(0)
+    inits, nodes, prev, c = [], [], 'image', 3
+    for i, co in enumerate((32, 32, 32, 11)):
+        w = (rng.standard_normal((co, c, 3, 3)) / (3 * c) ** 0.5).astype(np.float32)
+        inits.append(numpy_helper.from_array(w, f'w{i}'))
+        nodes.append(helper.make_node('Conv', [prev, f'w{i}'], [f'h{i}'], pads=[1, 1, 1, 1]))
+        prev, c = f'h{i}', co
+    graph = helper.make_graph(
+        nodes, 'g', [helper.make_tensor_value_info('image', TensorProto.FLOAT, [1, 3, H, W])],
+        [helper.make_tensor_value_info(prev, TensorProto.FLOAT, [1, 11, H, W])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid('', 17)])
+    model.ir_version = 8
+    path = str(tmp_path / 'small.onnx')
+    onnx.save(model, path)
+    with open(path + '.json', 'w') as f:
+        json.dump(dict(classes='null', palette='null'), f)
+    return path
+
+
+@pytest.mark.parametrize('backend', ['onnxruntime', 'openvino'])
+def test_one_segmenter_serves_several_threads(tmp_path, backend):
+    from concurrent.futures import ThreadPoolExecutor
+    seg = Segmenter(small_onnx(tmp_path), backend)
+    rng = np.random.default_rng(1)
+    images = [(rng.random((1, 3, 96, 128)) * 255).astype(np.float32) for _ in range(88)]
+    ref = [seg.run(x) for x in images]  # each result its own array, not the request's buffer
+    assert not np.array_equal(ref[0], ref[1])
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(seg.run, images))
+    assert sum(not np.array_equal(a, b) for a, b in zip(ref, got)) == 0
+
+
+@pytest.mark.parametrize('backend', ['onnxruntime', 'openvino'])
+def test_a_fixed_size_model_refuses_another_size_by_name(tmp_path, backend):
+    seg = Segmenter(small_onnx(tmp_path, 96, 128), backend)
+    assert seg.fixed_size == (96, 128)
+    assert seg.run(np.zeros((1, 3, 96, 128), np.float32)).shape == (1, 11, 96, 128)
+    with pytest.raises(ValueError, match=r'height 100 .* exported for a fixed 96×128 .* '
+                                         r'Resize the image .* --dynamic'):
+        seg.run(np.zeros((1, 3, 100, 128), np.float32))
+    assert Segmenter(small_onnx(tmp_path), backend).fixed_size == (None, None)

@@ -13,6 +13,7 @@ the image first if the config's test pipeline resizes (``seg.meta['preprocessing
 """
 import json
 import os.path as osp
+import threading
 import warnings
 from typing import Dict, Optional
 
@@ -82,6 +83,10 @@ class Segmenter:
         precision (str): OpenVINO's inference precision: 'f32' (the exported model's), or
             'bf16' / 'f16', which OpenVINO picks by itself on CPUs with such units (about
             0.4 logit off here, on a CPU with AMX). Default: 'f32'.
+
+    One Segmenter may serve several threads at once: ONNX Runtime's session is safe across
+    threads, and on OpenVINO each calling thread gets its own inference request. A model
+    exported at a fixed size refuses another size by name (``fixed_size``).
     """
 
     def __init__(self, path: str, backend: str = 'onnxruntime',
@@ -101,6 +106,7 @@ class Segmenter:
             self._session = ort.InferenceSession(path, opts, providers=['CPUExecutionProvider'])
             meta = self._session.get_modelmeta().custom_metadata_map  # inside the model
             self.meta = dict(meta) if meta else read_metadata(path)
+            dims = self._session.get_inputs()[0].shape
         else:
             import openvino as ov
             core = ov.Core()
@@ -108,7 +114,13 @@ class Segmenter:
             if threads:
                 config['INFERENCE_NUM_THREADS'] = threads
             self._compiled = core.compile_model(core.read_model(path), 'CPU', config)
+            # one inference request per calling thread: a compiled model's own request
+            # (``compiled(x)``) is shared, and concurrent calls overwrite each other's input
+            # and output tensors
+            self._requests = threading.local()
             self.meta = read_metadata(path)  # OpenVINO does not read ONNX metadata_props
+            dims = [d.get_length() if d.is_static else None
+                    for d in self._compiled.input(0).get_partial_shape()]
         if not self.meta:
             raise ValueError(
                 f'{path!r} carries no export metadata (neither in the model nor in '
@@ -118,6 +130,9 @@ class Segmenter:
                 'or re-export.')
         self.classes = json.loads(self.meta.get('classes', 'null'))
         self.palette = json.loads(self.meta.get('palette', 'null'))
+        # (H, W) of a model exported at a fixed size, None where a side is dynamic
+        self.fixed_size = tuple(d if isinstance(d, int) else None for d in dims[2:4])
+        self.path = path
 
     def run(self, image: np.ndarray) -> np.ndarray:
         """The graph's output for ``image``, float32 (B, 3, H, W), RGB, 0..255."""
@@ -127,10 +142,21 @@ class Segmenter:
         if image.ndim != 4 or image.shape[1] != 3 or 0 in image.shape:
             raise ValueError(f'image of shape {image.shape}: the model takes (B, 3, H, W), '
                              'RGB, 0..255 (an (H, W, 3) array: call the Segmenter itself).')
+        for side, got, want in zip(('height', 'width'), image.shape[2:], self.fixed_size):
+            if want is not None and got != want:
+                raise ValueError(
+                    f'an image of {side} {got} ({tuple(image.shape)}): {self.path!r} was '
+                    f'exported for a fixed {self.fixed_size[0]}×{self.fixed_size[1]} (H×W) '
+                    'input. Resize the image to that size, or export a model that takes any '
+                    'size: tools/deployment/pytorch2onnx.py ... --dynamic.')
         image = np.ascontiguousarray(image, dtype=np.float32)
-        if self.backend == 'onnxruntime':
+        if self.backend == 'onnxruntime':  # InferenceSession.run is safe across threads
             return self._session.run(None, {'image': image})[0]
-        return self._compiled(image)[0]
+        request = getattr(self._requests, 'request', None)
+        if request is None:
+            request = self._requests.request = self._compiled.create_infer_request()
+        # a copy: the request's output tensor is overwritten by this thread's next call
+        return request.infer({0: image})[0].copy()
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
         """(H, W, 3) RGB uint8 (0..255) -> (H, W) int64 class indices (:func:`check_rgb`)."""
