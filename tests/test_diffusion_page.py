@@ -2,9 +2,11 @@
 and in a real headless Chromium a click at a pixel draws, for every walk, that node's row of
 P_t equal to the model's P_t rows to float precision."""
 import base64
+import copy
 import os
 import os.path as osp
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,7 +17,7 @@ from PIL import Image
 
 from mmseg_difnet.datasets import imread_checked
 from mmseg_difnet.models.label_affinity import sample_grid_labels
-from mmseg_difnet.visualization.diffusion_page import page_data, write_page
+from mmseg_difnet.visualization.diffusion_page import page_data, write_index, write_page
 
 CHROMIUM = os.environ.get('CHROMIUM', '/usr/bin/chromium')
 FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -155,3 +157,46 @@ def test_a_click_draws_the_nodes_rows_of_every_p_t(page_model, tmp_path):
         browser.close()
     assert errors == []
     assert Image.open(shot).size[0] >= 4 * W * zoom
+
+
+HOSTILE = ['<img src=x onerror="window.pwned=1">', '<!--<script>', 'a&amp;b', '</script>',
+           'q" onmouseover="window.pwned=2']
+
+
+@pytest.mark.browser
+def test_names_from_checkpoints_and_files_stay_text(page_model, tmp_path):
+    """Class names (the checkpoint's dataset_meta), the title and file names are shown as
+    text: no element, attribute or comment comes from them, and the page's script runs."""
+    sync_playwright = _browser()
+    model, image, label = page_model
+    model = copy.copy(model)
+    classes = (HOSTILE * 2)[:model.decode_head.num_classes]
+    model.dataset_meta = dict(model.dataset_meta, classes=classes)
+    pages = [write_page(model, image, str(tmp_path / name), label, title=HOSTILE[0])
+             for name in ('<img src=x onerror="window.pwned=3">.html',
+                          'q" onmouseover="window.pwned=4.html')]
+    index = write_index(pages, str(tmp_path / 'index.html'))
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page()
+        errors = []
+        page.on('pageerror', lambda e: errors.append(str(e)))
+        page.goto(Path(pages[0]['path']).as_uri())
+        page.wait_for_function('window.difnetPage && window.difnetPage.state.node !== null')
+        assert page.evaluate('window.pwned') is None and errors == []
+        assert page.locator('img').count() == 0  # the image is drawn on canvases
+        legend = page.locator('#legend span').all_text_contents()
+        assert legend == classes
+        headers = page.locator('#scores th').all_text_contents()
+        assert headers[1:1 + len(classes)] == classes
+        assert page.title() == HOSTILE[0]
+        page.goto(Path(index).as_uri())
+        links = page.locator('li a')
+        assert links.all_text_contents() == [osp.basename(pg['path']) for pg in pages]
+        for i, pg in enumerate(pages):  # each link leads to its page
+            assert links.nth(i).get_attribute('href') is not None
+            assert page.locator('li a').nth(i).evaluate('a => decodeURIComponent(a.pathname)') \
+                == pg['path']
+        page.locator('li a').nth(1).hover()
+        assert page.evaluate('window.pwned') is None and page.locator('img').count() == 0
+        browser.close()

@@ -33,7 +33,7 @@ from PIL import Image
 from mmseg_difnet.checkpoint import load_fitting_checkpoint
 from mmseg_difnet.datasets import imread_checked
 from mmseg_difnet.datasets.load_image_checked import MAX_PIXELS
-from mmseg_difnet.utils import for_one_process, walk_progress
+from mmseg_difnet.utils import for_one_process, output_dir_error, walk_progress
 from mmseg_difnet.visualization import diffusion_study as ds
 
 
@@ -67,6 +67,9 @@ def main(argv=None):
     if args.backend != 'pytorch' and (args.sheet or args.max_side):
         fail(f'--backend {args.backend} runs the exported graph: --sheet and --max-side need '
              'the PyTorch model (--backend pytorch).')
+    error = output_dir_error(args.out, '--out')
+    if error:
+        fail(error)
     if osp.isdir(args.image):
         fail(f'{args.image!r} is a folder: infer.py takes one image. For every image of a '
              f'folder: for f in {args.image.rstrip("/")}/*.png; do python tools/infer.py '

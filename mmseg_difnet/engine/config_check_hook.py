@@ -3,7 +3,12 @@ from mmengine.hooks import Hook
 from mmseg.registry import HOOKS
 
 from ..utils.unwrap import unwrap_model
-from .run_checks import check_classes, check_not_empty, check_schedule_covers_the_run
+from .run_checks import (
+    check_classes,
+    check_not_empty,
+    check_schedule_covers_the_run,
+    check_split_files,
+)
 
 
 @HOOKS.register_module()
@@ -11,7 +16,8 @@ class ConfigCheckHook(Hook):
     """Before training or testing, turn silent mistakes into errors that name the fix
     (:mod:`.run_checks`):
 
-    - a dataset without images;
+    - a dataset without images, or a split file that names files that do not exist (the
+      training's and the validation's, before training);
     - a head whose ``num_classes`` differs from the dataset's number of classes;
     - (the checkpoint of another architecture is refused by the model itself, on every load
       path: :class:`CheckedEncoderDecoder`; ``check_checkpoint=False`` switches that off);
@@ -32,6 +38,8 @@ class ConfigCheckHook(Hook):
 
     def before_train(self, runner):
         check_not_empty(runner, 'train_dataloader')
+        for loader in ('train_dataloader', 'val_dataloader'):
+            check_split_files(runner, loader, runner.logger.warning)
         check_classes(runner, 'train_dataloader')
         check_schedule_covers_the_run(runner)
 
@@ -40,4 +48,5 @@ class ConfigCheckHook(Hook):
 
     def before_test(self, runner):
         check_not_empty(runner, 'test_dataloader')
+        check_split_files(runner, 'test_dataloader', runner.logger.warning)
         check_classes(runner, 'test_dataloader')

@@ -170,6 +170,50 @@ def check_not_empty(runner, loader_name: str) -> None:
                 getattr(part, 'data_root', '?'))
 
 
+def _dataset_parts(runner, loader_name: str) -> list:
+    """The datasets of a runner's loader (the parts of a ConcatDataset), or [] where the
+    loader is not configured."""
+    try:
+        dataset = getattr(runner, loader_name).dataset
+    except (AttributeError, RuntimeError):  # no such loop in this run
+        return []
+    return [d for d in getattr(dataset, 'datasets', [dataset]) if d is not None]
+
+
+def check_split_files(runner, loader_name: str, warn) -> None:
+    """``FileNotFoundError`` naming the split file, the files it lists that do not exist
+    (the first four, and the count of such names) and the fix, for every dataset of the
+    loader read from a split file (``ann_file``): before any work, not when the sampler
+    reaches the name.
+    Names listed more than once are ``warn``-ed (each would be seen, and scored, that many
+    times, as in plain mmseg)."""
+    for part in _dataset_parts(runner, loader_name):
+        ann = getattr(part, 'ann_file', '')
+        if not ann:
+            continue
+        missing, names, seen, repeated = [], 0, set(), []
+        for i in range(len(part)):
+            info = part.get_data_info(i)
+            gone = [p for p in (info.get('img_path'), info.get('seg_map_path'))
+                    if p and '://' not in p and not osp.isfile(p)]
+            missing += gone
+            names += bool(gone)
+            if info['img_path'] in seen:
+                repeated.append(osp.basename(info['img_path']))
+            seen.add(info['img_path'])
+        if missing:
+            raise FileNotFoundError(
+                f'the split file {ann!r} of the {loader_name} dataset ({type(part).__name__}) '
+                f'lists {names} name(s) whose files do not exist, e.g. {missing[:4]}: remove '
+                'those names from the split file, or add the files (check data_root and '
+                'data_prefix, and the suffixes img_suffix / seg_map_suffix).')
+        if repeated:
+            warn(f'the split file {ann!r} of the {loader_name} dataset lists '
+                 f'{len(repeated)} name(s) more than once (e.g. {sorted(set(repeated))[:5]}): '
+                 'each is loaded, and scored, once per listing. Remove the repeats unless '
+                 'that is meant.')
+
+
 def check_classes(runner, loader_name: str) -> None:
     """``ValueError`` when a head's ``num_classes`` differs from the dataset's classes."""
     dataset = getattr(getattr(runner, loader_name, None), 'dataset', None)

@@ -188,7 +188,10 @@ class DifNetRunner(Runner):
             self.logger.info(f'resume: no valid checkpoint in {self.work_dir}; training '
                              'starts from the beginning.')
             self._dump_deferred_config()
-            return super().load_or_resume()
+            # and does so: mmengine's own resume would take the checkpoint that
+            # last_checkpoint names, found unusable above
+            self._has_loaded = True
+            return None
         last = osp.join(self.work_dir, 'last_checkpoint')
         named = open(last).read().strip() if osp.isfile(last) else ''
         if named and osp.abspath(osp.join(self.work_dir, named)) == osp.abspath(path):

@@ -15,7 +15,9 @@ import json
 import os
 import os.path as osp
 import time
+from html import escape
 from typing import Dict, List, Optional, Sequence
+from urllib.parse import quote
 
 import numpy as np
 import torch
@@ -27,6 +29,7 @@ from ..models.label_affinity import sample_grid_labels
 from .diffusion_study import palette_of
 
 TEMPLATE = osp.join(osp.dirname(__file__), 'diffusion_page.html')
+JSON_IN_SCRIPT = str.maketrans({'<': '\\u003c', '>': '\\u003e', '&': '\\u0026'})
 
 
 def _b64(a: np.ndarray) -> str:
@@ -106,8 +109,10 @@ def render(data: Dict, title: str) -> str:
     """The page's HTML: the template with ``data`` inlined as JSON."""
     with open(TEMPLATE, encoding='utf-8') as f:
         html = f.read()
-    payload = json.dumps(data, separators=(',', ':')).replace('</', '<\\/')
-    return html.replace('__TITLE__', title.replace('<', '&lt;')).replace('__DATA__', payload)
+    # names from a checkpoint or a file (classes, title) stay text: in the inlined JSON no
+    # '<', '>' or '&' can open a tag, a comment or an entity (JSON.parse reads the escapes)
+    payload = json.dumps(data, separators=(',', ':')).translate(JSON_IN_SCRIPT)
+    return html.replace('__TITLE__', escape(title)).replace('__DATA__', payload)
 
 
 def write_page(model, image: np.ndarray, path: str, label: Optional[np.ndarray] = None,
@@ -125,9 +130,10 @@ def write_page(model, image: np.ndarray, path: str, label: Optional[np.ndarray] 
 
 def write_index(pages: Sequence[Dict], path: str) -> str:
     """An index page linking the pages of a folder of images."""
-    items: List[str] = [f'<li><a href="{osp.relpath(p["path"], osp.dirname(path))}">'
-                        f'{osp.basename(p["path"])}</a> ({p["bytes"] / 1e6:.1f} MB)</li>'
-                        for p in pages]
+    items: List[str] = [
+        f'<li><a href="{escape(quote(osp.relpath(p["path"], osp.dirname(path))))}">'
+        f'{escape(osp.basename(p["path"]))}</a> ({p["bytes"] / 1e6:.1f} MB)</li>'
+        for p in pages]
     with open(path, 'w', encoding='utf-8') as f:
         f.write('<!DOCTYPE html><meta charset="utf-8"><title>DifNet walks</title>'
                 f'<h1>DifNet walks: {len(pages)} images</h1><ul>{"".join(items)}</ul>')

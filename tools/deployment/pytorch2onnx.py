@@ -21,7 +21,7 @@ import torch
 
 from mmseg_difnet.deployment import ExportWrapper, export_onnx, metadata
 from mmseg_difnet.deployment.build import build_for_export
-from mmseg_difnet.utils import CfgOptionsAction
+from mmseg_difnet.utils import CfgOptionsAction, output_file_error
 
 
 def verify(wrapper, out: str, shape, dynamic: bool) -> float:
@@ -63,6 +63,9 @@ def main(argv=None):
     parser.add_argument('--verify', action='store_true')
     parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction)
     args = parser.parse_args(argv)
+    error = output_file_error(args.out, 'the output')
+    if error:
+        sys.exit(f'pytorch2onnx.py: {error}')
     if args.checkpoint != 'none' and not osp.isfile(args.checkpoint):
         sys.exit(f'pytorch2onnx.py: no checkpoint file {args.checkpoint!r} (or give none).')
     if args.dynamic and args.exporter == 'torchscript':
