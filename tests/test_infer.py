@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from helpers import ROOT
 from PIL import Image
 
@@ -76,6 +77,27 @@ def test_files_that_are_not_checkpoints_are_named(trained, tmp_path):
         assert proc.returncode == 2, proc.stderr[-2000:]
         assert f"is not a PyTorch checkpoint ({what}" in proc.stderr
         assert 'weights_only' not in proc.stderr
+
+
+def test_a_legacy_protocol_1_checkpoint_is_named_as_such():
+    """torch's legacy format with pickle protocol 0 or 1 opens with its magic number as text:
+    it used to be called "a text file"."""
+    import tempfile
+
+    import torch
+
+    from mmseg_difnet.checkpoint.integrity import check_is_torch_file
+    with tempfile.TemporaryDirectory() as d:
+        for protocol in (0, 1):
+            path = osp.join(d, f'p{protocol}.pth')
+            torch.save({'state_dict': {'w': torch.ones(2)}}, path, pickle_protocol=protocol,
+                       _use_new_zipfile_serialization=False)
+            with pytest.raises(ValueError, match=r'legacy format written with pickle protocol '
+                               r'0 or 1, .* re-save it once'):
+                check_is_torch_file(path)
+        torch.save({'w': torch.ones(2)}, osp.join(d, 'p2.pth'), pickle_protocol=2,
+                   _use_new_zipfile_serialization=False)
+        check_is_torch_file(osp.join(d, 'p2.pth'))  # protocol 2: the safe loader reads it
 
 
 def test_visualize_diffusion_refuses_bad_inputs(trained, tmp_path):

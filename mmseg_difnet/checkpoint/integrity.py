@@ -142,14 +142,26 @@ def verify_sidecar(path: str, checkpoint=None) -> None:
         'the newest valid one by itself), or copy the file again.')
 
 
+# torch's legacy format written with pickle protocol 0 or 1 (``torch.save(...,
+# _use_new_zipfile_serialization=False, pickle_protocol=1)``) opens with its magic number as text
+LEGACY_MAGIC_TEXT = b'L119547037146038801333356L'
+
+
 def check_is_torch_file(path: str) -> None:
     """Raise ``ValueError`` if ``path`` is neither a zip (torch >= 1.6) nor a pickle (older
     torch.save) file: a text file, the ``.sha256`` beside a checkpoint, an image. (torch would
     fail with ``KeyError`` or advise ``weights_only=False``, which would let a file run code.)"""
     with open(path, 'rb') as f:
-        head = f.read(4)
+        head = f.read(len(LEGACY_MAGIC_TEXT))
     if head[:4] == b'PK\x03\x04' or head[:1] == b'\x80':
         return
+    if head == LEGACY_MAGIC_TEXT:
+        raise ValueError(
+            f'{path!r} is a PyTorch checkpoint in the legacy format written with pickle '
+            'protocol 0 or 1, which the safe loader (weights_only) cannot read. If you trust '
+            'the file, re-save it once with a current torch: torch.save(torch.load(PATH, '
+            'weights_only=False), NEW_PATH), and give NEW_PATH.')
+    head = head[:4]
     what = ("the SHA-256 written beside a checkpoint: give the .pth itself"
             if path.endswith('.sha256') else 'an empty file' if not head else
             'a text file' if head.isascii() else 'not a file torch.save wrote')
