@@ -3,7 +3,7 @@ docs/studies/zoo.md): mmseg's heads against DeepLabV2-MV2 and DifNet-MV2 of the 
 study (same recipe, same seeds), by the criterion fixed before the first test number.
 
     python tools/studies/zoo_table.py STUDY_DIR [--json benchmarks/camvid_zoo.json]
-        [--cost benchmarks/camvid_zoo_cost.json] [--plot docs/studies/zoo_miou_vs_cost.png]
+        [--cost benchmarks/camvid_zoo_cost.json] [--plot PNG]
     python tools/studies/zoo_table.py PILOT_DIR --pilot [--json benchmarks/camvid_zoo_pilot.json]
 """
 import argparse
