@@ -3,7 +3,8 @@
 # similarity study (configs/difnet/*_mv2-d8_camvid-240x320_2k.py): CamVid at 320×240, 192²
 # crops, batch 4, SGD lr 0.01 with the poly policy over 2,000 iterations, this package's
 # runtime. A leaf config takes mmseg's model base (mmseg::_base_/models/<head>_r50-d8.py) and
-# this recipe, and sets the three variables below into its model; only its head differs.
+# this recipe, and takes ``zoo_model`` as its model (merged into the base's); only the head
+# differs.
 _base_ = [
     './datasets/camvid_240x320.py', './default_runtime.py', './schedules/camvid_cpu_study_2k.py'
 ]
@@ -28,3 +29,13 @@ zoo_loss = dict(avg_non_ignore=True)
 # 512 took about 2 s an iteration on one thread): the decode heads at 128 channels, the
 # auxiliary FCNHead at mmseg's 256 on the 96-channel stage (about 3% of a step).
 zoo_channels = 128
+# What every leaf sets in mmseg's model base: DeepLabV2-MV2's segmentor (mmseg's, with input
+# checks), backbone, preprocessing and loss, the width above, CamVid's 11 classes.
+zoo_model = dict(
+    type='CheckedEncoderDecoder',
+    pretrained=None,
+    data_preprocessor=zoo_data_preprocessor,
+    backbone=zoo_backbone,
+    decode_head=dict(in_channels=320, channels=zoo_channels, num_classes=11,
+                     loss_decode=zoo_loss),
+    auxiliary_head=dict(in_channels=96, num_classes=11, loss_decode=zoo_loss))
