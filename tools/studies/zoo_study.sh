@@ -12,11 +12,14 @@
 #     (runs <arm>_4k_seed<N>).
 #   PILOT=1: the pilot instead: seed 100 (in no study) of every head and DeepLabV2-MV2, scored
 #     on the 101 val frames only (STUDY_WORK_DIR default ../difnet_runs/camvid_zoo_pilot).
+#   PILOT=2: the second pilot (the first flagged every head on the small classes): FCN at
+#     seed 100 without the auxiliary head (fcn-noaux) and without dropout (fcn-nodrop), val
+#     only, beside the first pilot's runs.
 #   EXTRA_OPTS="key=value ...": more --cfg-options for every run (the tests shrink the runs).
 # tools/studies/zoo_table.py writes benchmarks/camvid_zoo.json (PILOT=1: the pilot's JSON).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-if [ "${PILOT:-0}" = 1 ]; then
+if [ "${PILOT:-0}" != 0 ]; then
   DEFAULT_OUT=../difnet_runs/camvid_zoo_pilot
   SEEDS=100
   STUDY_JSON=${PILOT_JSON:-benchmarks/camvid_zoo_pilot.json}
@@ -41,10 +44,16 @@ if [ "${LONG:-0}" = 1 ]; then
   for arm in deeplabv2 difnet $HEADS; do
     jobs_list+=("run ${arm}_4k_seed$seed $(config "$arm") $seed $THREADS train_cfg.max_iters=4000 train_cfg.val_interval=4000 param_scheduler.0.end=4000 ${EXTRA[*]}")
   done
-elif [ "${PILOT:-0}" = 1 ]; then
-  for arm in deeplabv2 $HEADS; do
-    jobs_list+=("run ${arm}_seed100 $(config "$arm") 100 $THREADS test_dataloader.dataset.data_prefix.img_path=val test_dataloader.dataset.data_prefix.seg_map_path=valannot ${EXTRA[*]}")
-  done
+elif [ "${PILOT:-0}" != 0 ]; then
+  on_val="test_dataloader.dataset.data_prefix.img_path=val test_dataloader.dataset.data_prefix.seg_map_path=valannot"
+  if [ "$PILOT" = 2 ]; then
+    jobs_list+=("run fcn-noaux_seed100 $(config fcn) 100 $THREADS model.auxiliary_head=None $on_val ${EXTRA[*]}")
+    jobs_list+=("run fcn-nodrop_seed100 $(config fcn) 100 $THREADS model.decode_head.dropout_ratio=0 $on_val ${EXTRA[*]}")
+  else
+    for arm in deeplabv2 $HEADS; do
+      jobs_list+=("run ${arm}_seed100 $(config "$arm") 100 $THREADS $on_val ${EXTRA[*]}")
+    done
+  fi
 else
   for seed in $SEEDS; do
     for arm in $HEADS; do
@@ -54,7 +63,7 @@ else
 fi
 run_jobs "${jobs_list[@]}"
 [ "${TRAIN_ONLY:-0}" = 1 ] && exit 0
-if [ "${PILOT:-0}" = 1 ]; then
+if [ "${PILOT:-0}" != 0 ]; then
   python tools/studies/zoo_table.py "$OUT" --pilot --json "$STUDY_JSON"
 else
   python tools/studies/zoo_table.py "$OUT" --json "$STUDY_JSON" \

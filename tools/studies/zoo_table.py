@@ -25,6 +25,9 @@ HEADS = (('FCN', 'fcn'), ('PSPNet', 'pspnet'), ('DeepLabV3', 'deeplabv3'),
          ('DeepLabV3+', 'deeplabv3plus'), ('NonLocal', 'nonlocal'), ('CCNet', 'ccnet'))
 BASELINES = (('DeepLabV2-MV2', 'deeplabv2'), ('DifNet-MV2', 'difnet'))
 NAMES = dict((a, n) for n, a in BASELINES + HEADS)
+# The second pilot's variants (PILOT=2): FCN without one of the pieces every zoo head shares and
+# DeepLabV2's single classifier lacks.
+PILOT_VARIANTS = (('FCN, no auxiliary head', 'fcn-noaux'), ('FCN, no dropout', 'fcn-nodrop'))
 SEEDS = ('3', '4', '5')  # fixed in the design (docs/studies/zoo.md)
 LONG_SEED = '3'
 CLASSES = CamVidDataset.METAINFO['classes']
@@ -181,7 +184,7 @@ def zoo_table(study_dir: str, json_path: Optional[str] = None,
 def pilot_table(pilot_dir: str, json_path: Optional[str] = None) -> Dict:
     """The pilot's val numbers and the flags of its rule (a head that does not learn what
     DeepLabV2-MV2 learns), per class."""
-    arms = ['deeplabv2'] + [a for _, a in HEADS]
+    arms = ['deeplabv2'] + [a for _, a in HEADS + PILOT_VARIANTS]
     runs = {a: r['100'] for a, r in finished_runs(pilot_dir, arms).items() if '100' in r}
     if 'deeplabv2' not in runs:
         raise FileNotFoundError(f'no finished deeplabv2_seed100 under {pilot_dir!r}: the '
@@ -197,7 +200,7 @@ def pilot_table(pilot_dir: str, json_path: Optional[str] = None) -> Dict:
     rows = ['Pilot: seed 100, val (101 frames)', '',
             '| Method | mIoU | ≤2 px | mAcc | ' + ' | '.join(CLASSES) + ' | flagged |',
             '|---|---:|---:|---:|' + '---:|' * len(CLASSES) + '---|']
-    for name, a in (('DeepLabV2-MV2', 'deeplabv2'),) + HEADS:
+    for name, a in (('DeepLabV2-MV2', 'deeplabv2'),) + HEADS + PILOT_VARIANTS:
         if a in runs:
             r = runs[a]
             rows.append(f'| {name} | {r["mIoU"]:.2f} | {r["mIoU_band2"]:.2f} | {r["mAcc"]:.2f} | '
