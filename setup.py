@@ -15,7 +15,7 @@ setup(
     # Runtime requirements only; the tested versions are pinned in
     # requirements/constraints.txt (mmcv must be the full build with ops).
     install_requires=['mmsegmentation>=1.2.0', 'mmcv>=2.0.0rc4', 'mmengine>=0.10.0',
-                      'ftfy', 'regex'],
+                      'ftfy', 'regex', 'simplejpeg'],
     extras_require={'mmpretrain': ['mmpretrain>=1.0.0']},
     license='Apache License 2.0',
 )

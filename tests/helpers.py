@@ -186,3 +186,14 @@ def generate_camvid_like(root, counts=(('train', 4), ('val', 2), ('test', 2)), s
             Image.fromarray(image).save(osp.join(root, split, name))
             Image.fromarray(label).save(osp.join(root, split + 'annot', name))
     return root
+
+
+class Payload:
+    """Pickles as a call of os.system that touches ``marker``: a checkpoint holding it runs
+    code when unpickled without weights_only (the marker appears)."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f'touch {self.marker}', )

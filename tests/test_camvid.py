@@ -28,7 +28,7 @@ def _dataset(root, split, pipeline=None):
 
 def test_dataset_reads_the_layout_and_ignores_void(tmp_path):
     root = generate_camvid_like(str(tmp_path))
-    ds = _dataset(root, 'train', [dict(type='LoadImageFromFile'),
+    ds = _dataset(root, 'train', [dict(type='LoadImageChecked'),
                                   dict(type='LoadAnnotationsChecked')])
     assert len(ds) == 4 and len(_dataset(root, 'test')) == 2
     assert ds.metainfo['classes'][0] == 'sky' and len(ds.metainfo['classes']) == 11
@@ -77,7 +77,7 @@ def test_configs_train_and_score_on_generated_frames(model, tmp_path):
 def test_real_splits(camvid_root):
     counts = {s: len(_dataset(camvid_root, s)) for s in ('train', 'val', 'test')}
     assert counts == {'train': 367, 'val': 101, 'test': 233}  # SegNet's split
-    ds = _dataset(camvid_root, 'test', [dict(type='LoadImageFromFile'),
+    ds = _dataset(camvid_root, 'test', [dict(type='LoadImageChecked'),
                                         dict(type='LoadAnnotationsChecked')])
     sample = ds[0]
     assert sample['img'].shape == (360, 480, 3) and sample['gt_seg_map'].shape == (360, 480)

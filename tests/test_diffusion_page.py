@@ -15,6 +15,7 @@ from helpers import ROOT
 from mmseg.apis import init_model
 from PIL import Image
 
+from mmseg_difnet.checkpoint import checked_loading
 from mmseg_difnet.datasets import imread_checked
 from mmseg_difnet.models.label_affinity import sample_grid_labels
 from mmseg_difnet.visualization.diffusion_page import page_data, write_index, write_page
@@ -30,7 +31,8 @@ def floats(b64, shape):
 
 @pytest.fixture(scope='module')
 def page_model(trained):
-    model = init_model(trained['cfg_path'], trained['ckpt'], device='cpu')
+    with checked_loading():  # mmseg's init_model with this package's checks (weights-only)
+        model = init_model(trained['cfg_path'], trained['ckpt'], device='cpu')
     image = imread_checked(trained['image'])
     label_path = trained['image'].replace('JPEGImages', 'SegmentationClass').replace('.jpg',
                                                                                    '.png')

@@ -19,6 +19,8 @@ import pytest
 import torch
 from helpers import ROOT
 
+from mmseg_difnet.checkpoint import read_checkpoint
+
 BIN = osp.dirname(sys.executable)
 CFG = f'{ROOT}/configs/difnet/difnet_r18_synthetic.py'
 TEST_CFG = f"""
@@ -26,7 +28,7 @@ _base_ = '{CFG}'
 custom_imports = dict(imports=['mmseg_difnet', 'rank_dump_hook'], allow_failed_imports=False)
 custom_hooks = [dict(type='ConfigCheckHook'), dict(type='StopOnInvalidLossHook'),
                 dict(type='RankDumpHook')]
-_pipe = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotationsChecked'),
+_pipe = [dict(type='LoadImageChecked'), dict(type='LoadAnnotationsChecked'),
          dict(type='PackSegInputs')]  # no random augmentation: same images in both runs
 _voc = dict(type='PascalVOCDataset', data_root='data/synthetic_voc/VOCdevkit/VOC2012',
             pipeline=_pipe, data_prefix=dict(img_path='JPEGImages',
@@ -54,7 +56,7 @@ def train(cwd, cmd):
 
 
 def load(path):
-    return torch.load(path)
+    return read_checkpoint(path)
 
 
 @pytest.mark.slow
@@ -108,7 +110,7 @@ def test_validation_during_training_evaluates_the_saved_checkpoint(tmp_path):
         .replace('checkpoint=dict(interval=100)', 'checkpoint=dict(interval=2)'))
     train(tmp_path, f'PORT=29563 {ROOT}/tools/train.sh {cfg} 2 --work-dir dist '
           '--cfg-options train_dataloader.batch_size=2')
-    ckpt = torch.load(tmp_path / 'dist/iter_2.pth')['state_dict']
+    ckpt = read_checkpoint(tmp_path / 'dist/iter_2.pth')['state_dict']
     ranks = [load(tmp_path / f'dist/rank{r}_val.pth') for r in (0, 1)]
     buffers = [k for k in ckpt if 'running_' in k]
     assert buffers

@@ -14,6 +14,7 @@ from mmengine.hooks import Hook
 from mmengine.runner import Runner
 from mmseg.registry import DATASETS, HOOKS, MODELS
 
+from mmseg_difnet.checkpoint import read_checkpoint
 from mmseg_difnet.models.propagation import propagate, transition_matrix
 
 
@@ -99,7 +100,10 @@ def test_unreadable_image_file_is_named(data_dir, tmp_path):
     d = tmp_path / 'data'
     shutil.copytree(data_dir, d)
     (d / 'VOCdevkit' / 'VOC2012' / 'JPEGImages' / 'syn_val_00000.jpg').write_bytes(b'x')
-    dataset = DATASETS.build(tiny_cfg(str(d), tmp_path / 'w').val_dataloader.dataset)
+    ds_cfg = tiny_cfg(str(d), tmp_path / 'w').train_dataloader.dataset  # LoadImageChecked
+    for part in ds_cfg.get('datasets', [ds_cfg]):
+        part.ann_file = 'ImageSets/Segmentation/val.txt'
+    dataset = DATASETS.build(ds_cfg)
     with pytest.raises(ValueError, match=r"image file '.*syn_val_00000.jpg' \(1 bytes\) could "
                        'not be decoded'):
         dataset[0]
@@ -108,7 +112,9 @@ def test_unreadable_image_file_is_named(data_dir, tmp_path):
 @pytest.mark.parametrize('cut', ['half', 'empty'])
 def test_truncated_or_empty_image_is_named_everywhere(data_dir, tmp_path, cut):
     """A JPEG cut to half its bytes used to be decoded partly (the rest grey) and silently
-    trained on and scored; a 0-byte PNG gave a raw cv2.error in tools/infer.py."""
+    trained on and scored; a 0-byte PNG gave a raw cv2.error in tools/infer.py. (The frames
+    validation and testing score are checked before the loop:
+    tests/test_run_start_checks.py.)"""
     import shutil
     d = tmp_path / 'data'
     shutil.copytree(data_dir, d)
@@ -117,7 +123,7 @@ def test_truncated_or_empty_image_is_named_everywhere(data_dir, tmp_path, cut):
     img.write_bytes(data[:len(data) // 2] if cut == 'half' else b'')
     why = 'is truncated: the JPEG' if cut == 'half' else r'is empty \(0 bytes\)'
     cfg = tiny_cfg(str(d), tmp_path / 'w')
-    for split in ('train_dataloader', 'val_dataloader'):  # training and validation pipelines
+    for split in ('train_dataloader', ):  # the training pipeline's LoadImageChecked
         ds_cfg = cfg[split].dataset
         for part in ds_cfg.get('datasets', [ds_cfg]):
             part.ann_file = 'ImageSets/Segmentation/val.txt'
@@ -173,7 +179,7 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(data_dir, tmp_path):
     assert not osp.exists(tmp_path / 'w' / 'iter_4.pth')
     last = open(tmp_path / 'w' / 'last_checkpoint').read().strip()
     assert last.endswith('iter_2.pth')
-    state = torch.load(last)['state_dict']
+    state = read_checkpoint(last)['state_dict']
     assert all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point())
 
 
@@ -200,14 +206,6 @@ def test_walk_is_a_convex_combination(scale, side, K, mu, beta, seed):
     stack = torch.stack([s, y, Py])
     tol = 1e-5 * (1 + stack.abs().amax(0))
     assert (out >= stack.amin(0) - tol).all() and (out <= stack.amax(0) + tol).all()
-
-
-def test_pretrained_weights_that_cannot_be_fetched():
-    from mmengine.runner.checkpoint import CheckpointLoader
-    with pytest.raises(RuntimeError, match=r"cannot fetch the pretrained weights "
-                       r"'torchvision://no_such_net' .* point the config at the file, .*"
-                       r'model.backbone.init_cfg.checkpoint=/path/to/file.pth'):
-        CheckpointLoader.load_checkpoint('torchvision://no_such_net')
 
 
 def test_in_index_list_for_the_aspp_v2_seed_is_named():

@@ -17,7 +17,7 @@ ALLOWED = {
     'deployment': {'checkpoint', 'models', 'utils'},
     'visualization': {'checkpoint', 'datasets', 'models', 'utils'},
     'diagnostics': {'models', 'utils'},  # research instrumentation, apart from run safety
-    'engine': {'checkpoint', 'utils'},  # run safety: no model code
+    'engine': {'checkpoint', 'datasets', 'utils'},  # run safety: no model code
     'analysis': {'checkpoint', 'datasets', 'deployment', 'models', 'utils'},
 }
 

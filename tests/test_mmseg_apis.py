@@ -11,6 +11,8 @@ from mmengine.config import ConfigDict
 from mmengine.runner import Runner
 from PIL import Image
 
+from mmseg_difnet.checkpoint import checked_loading
+
 
 def test_runner_trains_and_validates(trained):
     assert osp.isfile(trained['ckpt'])
@@ -24,7 +26,8 @@ def test_runner_trains_and_validates(trained):
 
 def test_init_model_and_inference_model(trained):
     from mmseg.apis import inference_model, init_model
-    model = init_model(trained['cfg_path'], trained['ckpt'], device='cpu')
+    with checked_loading():  # mmseg's init_model with this package's checks (weights-only)
+        model = init_model(trained['cfg_path'], trained['ckpt'], device='cpu')
     ref = trained['runner'].model.state_dict()
     for k, v in model.state_dict().items():
         torch.testing.assert_close(v, ref[k], msg=k)
@@ -35,8 +38,9 @@ def test_init_model_and_inference_model(trained):
 
 def test_mmseg_inferencer(trained):
     from mmseg.apis import MMSegInferencer
-    inferencer = MMSegInferencer(model=trained['cfg_path'], weights=trained['ckpt'],
-                                 device='cpu')
+    with checked_loading():
+        inferencer = MMSegInferencer(model=trained['cfg_path'], weights=trained['ckpt'],
+                                     device='cpu')
     img = np.asarray(Image.open(trained['image']))[:, :, ::-1].copy()
     out = inferencer(img, return_datasamples=True)
     assert out.pred_sem_seg.data.shape == (1, 64, 64)

@@ -18,6 +18,8 @@ from mmengine.runner import Runner
 from mmseg.registry import DATASETS, MODELS, RUNNERS
 from PIL import Image
 
+from mmseg_difnet.checkpoint import checked_loading, read_checkpoint
+
 VOC = ('VOCdevkit', 'VOC2012')
 
 
@@ -323,7 +325,7 @@ def test_a_typo_in_a_hook_argument_stops_before_training(data_dir, tmp_path):
 
 def _flip_weight_bytes(path):
     """Flip 4 bytes inside the largest tensor's data: torch still loads the file."""
-    state = torch.load(path, map_location='cpu')['state_dict']
+    state = read_checkpoint(path)['state_dict']
     key = max(state, key=lambda k: state[k].numel())
     raw = state[key].contiguous().view(-1).view(torch.uint8).numpy().tobytes()
     data = bytearray(path.read_bytes())
@@ -343,7 +345,7 @@ def test_the_integrity_record_travels_with_the_checkpoint(data_dir, tmp_path):
 
     from mmseg.apis import init_model
     runner_for(data_dir, tmp_path / 'run', 4).train()
-    ckpt = torch.load(tmp_path / 'run' / 'iter_4.pth', map_location='cpu')
+    ckpt = read_checkpoint(tmp_path / 'run' / 'iter_4.pth')
     assert set(ckpt['meta']['integrity']) == {'content_sha256', 'written_by'}
     moved = tmp_path / 'copied' / 'renamed.pth'
     moved.parent.mkdir()
@@ -354,9 +356,10 @@ def test_the_integrity_record_travels_with_the_checkpoint(data_dir, tmp_path):
                  lambda: Runner.from_cfg(dict(  # mmengine's plain Runner, no custom hooks
                      tiny_cfg(data_dir, tmp_path / 'y'), custom_hooks=[],
                      load_from=str(moved))).test()):
-        with pytest.raises(ValueError, match=r"renamed.pth' is corrupt: its contents "
-                           r'\(weights, optimizer state, schedule\) hash to '
-                           r'.* the integrity record written into it'):
+        with checked_loading(), pytest.raises(
+                ValueError, match=r"renamed.pth' is corrupt: its contents "
+                r'\(weights, optimizer state, schedule\) hash to '
+                r'.* the integrity record written into it'):
             load()
     # resume in a work dir without sidecars skips the flipped newest checkpoint
     for f in (tmp_path / 'run').glob('*.sha256'):
@@ -375,7 +378,8 @@ def test_another_runs_checkpoint_is_not_called_corrupt(data_dir, tmp_path):
     (tmp_path / 'a' / 'iter_2.pth').write_bytes((tmp_path / 'b' / 'iter_2.pth').read_bytes())
     from mmseg.apis import init_model
     with pytest.raises(ValueError, match=r'is intact .* but it is not the file that '
-                       r'iter_2.pth.sha256 describes: another checkpoint was copied'):
+                       r'iter_2.pth.sha256 describes: another checkpoint was copied'), \
+            checked_loading():
         init_model(tiny_cfg(data_dir, tmp_path / 'x'), str(tmp_path / 'a' / 'iter_2.pth'),
                    device='cpu')
 
@@ -385,7 +389,8 @@ def test_a_checkpoint_without_a_record_loads_with_a_notice(tmp_path):
     from mmengine.runner import load_checkpoint
     model = build(deeplabv2_cfg())
     torch.save(dict(state_dict=model.state_dict()), tmp_path / 'other_tool.pth')
-    messages, _ = logged(lambda: load_checkpoint(model, str(tmp_path / 'other_tool.pth')))
+    with checked_loading():  # the package's loading (its Runner, tools, CheckedLoadingHook)
+        messages, _ = logged(lambda: load_checkpoint(model, str(tmp_path / 'other_tool.pth')))
     assert any('has no integrity record (not written by mmseg-difnet): loaded unverified' in m
                for m in messages)
 
@@ -418,7 +423,7 @@ def test_a_signal_saves_at_the_next_iteration_and_stops(data_dir, tmp_path, sig)
     assert seen <= step <= seen + 2  # the iteration in flight, at most
     assert f'{sig.name}: stopped after iteration {step}, checkpoint iter_{step}.pth saved' in rest
     assert (tmp_path / 'work' / 'last_checkpoint').read_text().strip().endswith(saved[0].name)
-    assert torch.load(saved[0], map_location='cpu')['meta']['iter'] == step
+    assert read_checkpoint(saved[0])['meta']['iter'] == step
     assert osp.isfile(str(saved[0]) + '.sha256')
 
 
@@ -466,7 +471,7 @@ def test_resuming_with_another_number_of_processes_says_so(data_dir, tmp_path):
     proc = subprocess.run(['bash', osp.join(ROOT, 'tools', 'train.sh'), str(tmp_path / 'cfg.py'),
                            '2'], env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
-    meta = torch.load(tmp_path / 'iter_2.pth', map_location='cpu')['meta']
+    meta = read_checkpoint(tmp_path / 'iter_2.pth')['meta']
     assert (meta['world_size'], meta['batch_per_process']) == (2, 2)
     r = runner_for(data_dir, tmp_path, 4, resume=True)
     r.train()

@@ -14,6 +14,8 @@ import pytest
 import torch
 from helpers import ROOT, tiny_cfg
 
+from mmseg_difnet.checkpoint import read_checkpoint
+
 
 def _train_until(cmd, cwd, env, iteration, total):
     """Start ``cmd`` in its own session; return it with its output up to the line that logs
@@ -50,7 +52,7 @@ def _one_checkpoint(work, step_from, rest):
     assert len(saved) == 1, rest[-3000:]
     step = int(saved[0].stem.split('_')[1])
     assert step_from <= step <= step_from + 2, (step_from, step)
-    assert torch.load(saved[0], map_location='cpu')['meta']['iter'] == step
+    assert read_checkpoint(saved[0])['meta']['iter'] == step
     return step
 
 
@@ -209,7 +211,7 @@ def test_one_flipped_bit_in_the_optimizer_state_is_caught(data_dir, tmp_path):
     for f in tmp_path.glob('*.sha256'):
         f.unlink()
     path = tmp_path / 'iter_4.pth'
-    momentum = torch.load(path, map_location='cpu')['optimizer']['state']
+    momentum = read_checkpoint(path)['optimizer']['state']
     big = max(momentum.values(), key=lambda s: s['momentum_buffer'].numel())['momentum_buffer']
     raw = big.contiguous().view(-1).view(torch.uint8).numpy().tobytes()
     data = bytearray(path.read_bytes())

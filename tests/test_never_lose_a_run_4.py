@@ -11,7 +11,7 @@ from helpers import tiny_cfg
 from mmengine.hooks import Hook
 from mmseg.registry import HOOKS, RUNNERS
 
-from mmseg_difnet.checkpoint import CheckpointMisfit
+from mmseg_difnet.checkpoint import CheckpointMisfit, read_checkpoint
 
 
 @HOOKS.register_module()
@@ -64,19 +64,19 @@ def test_resume_continues_the_run_last_checkpoint_names(data_dir, tmp_path):
     log_b = open(b.logger.log_file).read()
     assert "holds checkpoints of another run (iter_8.pth, iter_6.pth, iter_4.pth" in log_b
     assert open(tmp_path / 'last_checkpoint').read().strip().endswith('iter_4.pth')
-    b_weights = torch.load(tmp_path / 'iter_4.pth', map_location='cpu')['state_dict']
+    b_weights = read_checkpoint(tmp_path / 'iter_4.pth')['state_dict']
     r = _runner(data_dir, tmp_path, 8, resume=True, randomness=dict(seed=7))
     r.train()
     log = open(r.logger.log_file).read()
     assert 'resume: continuing from' in log and 'iter_4.pth, which' in log
     assert '2 checkpoint(s) of later iterations (iter_8.pth, iter_6.pth) are another run' in log
     assert 'resumed epoch: 0, iter: 4' in log and r.iter == 8
-    loaded = torch.load(tmp_path / 'iter_6.pth', map_location='cpu')['meta']
+    loaded = read_checkpoint(tmp_path / 'iter_6.pth')['meta']
     assert loaded['iter'] == 6
     # the resumed run went on from B's weights: its iter_6 is not A's iter_6 any more
     assert 'holds checkpoints of another run' not in log
     assert any(not torch.equal(v, b_weights[k]) for k, v in
-               torch.load(tmp_path / 'iter_6.pth', map_location='cpu')['state_dict'].items()
+               read_checkpoint(tmp_path / 'iter_6.pth')['state_dict'].items()
                if v.is_floating_point())
 
 
@@ -100,7 +100,7 @@ def test_resume_with_a_lower_lr_applies_it(data_dir, tmp_path):
     """The NaN stop says "lower the learning rate, then resume"; the checkpoint's optimizer
     state used to restore the old lr, so the same error followed."""
     _runner(data_dir, tmp_path, 4, stop_at=2).train()  # lr 0.01, stopped at iteration 2
-    lr_ckpt = torch.load(tmp_path / 'iter_2.pth', map_location='cpu')[
+    lr_ckpt = read_checkpoint(tmp_path / 'iter_2.pth')[
         'optimizer']['param_groups'][0]['lr']
     r = _runner(data_dir, tmp_path, 4, resume=True,
                 optim_wrapper=dict(type='OptimWrapper',
@@ -134,7 +134,7 @@ def test_a_decompression_bomb_is_refused_from_its_header(bomb, tmp_path, capsys)
     msg = r"bomb.png' \([0-9,]+ bytes\) is 20000×20000 = 400,000,000 pixels by its header"
     with pytest.raises(ValueError, match=msg):
         imread_checked(bomb)
-    for t, key in ((dict(type='LoadImageFromFile'), 'img_path'),
+    for t, key in ((dict(type='LoadImageChecked'), 'img_path'),
                    (dict(type='LoadAnnotationsChecked'), 'seg_map_path')):
         with pytest.raises(ValueError, match=msg):
             TRANSFORMS.build(t)(
@@ -189,7 +189,7 @@ def test_a_damaged_but_complete_jpeg_is_an_error(tmp_path):
     with pytest.raises(ValueError, match=msg):
         imread_checked(str(bad))
     with pytest.raises(ValueError, match=msg):  # training and testing load through this
-        TRANSFORMS.build(dict(type='LoadImageFromFile'))({'img_path': str(bad)})
+        TRANSFORMS.build(dict(type='LoadImageChecked'))({'img_path': str(bad)})
 
 
 def test_a_concat_dataset_option_names_the_keys_that_work(tmp_path):

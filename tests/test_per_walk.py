@@ -10,6 +10,8 @@ from helpers import tiny_cfg
 from mmengine.runner import Runner
 from mmseg.registry import RUNNERS
 
+from mmseg_difnet.checkpoint import checked_loading
+
 
 def test_per_walk_table_in_one_test_pass(trained, tmp_path):
     cfg = trained['cfg'].copy()
@@ -17,7 +19,8 @@ def test_per_walk_table_in_one_test_pass(trained, tmp_path):
     cfg.load_from = trained['ckpt']
     cfg.model.test_cfg = dict(mode='whole', per_walk=True)  # the one switch (or --per-walk)
     runner = Runner.from_cfg(cfg)  # mmseg's tools/test.py (mim test) builds the plain Runner
-    runner.load_or_resume()
+    with checked_loading():  # as CheckedLoadingHook does inside test()
+        runner.load_or_resume()
     g = torch.Generator().manual_seed(0)
     head = runner.model.decode_head
     with torch.no_grad():  # a spatially varied score map, and walks that move y from it

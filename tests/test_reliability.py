@@ -6,8 +6,10 @@ import sys
 
 import pytest
 import torch
-from helpers import ROOT, tiny_cfg
+from helpers import ROOT, Payload, tiny_cfg
 from mmengine.runner import Runner
+
+from mmseg_difnet.checkpoint import read_checkpoint
 
 BIN = osp.dirname(sys.executable)
 
@@ -48,14 +50,6 @@ def test_resume_continues_exactly(data_dir, tmp_path):
     assert full.param_schedulers[0].state_dict() == resumed.param_schedulers[0].state_dict()
 
 
-class Payload:
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        return os.system, (f'touch {self.marker}', )
-
-
 @pytest.fixture
 def evil_checkpoint(tmp_path):
     marker = tmp_path / 'code_ran'
@@ -94,12 +88,12 @@ def test_checkpoint_that_runs_code_is_refused(evil_checkpoint, data_dir, tmp_pat
 
 def test_legitimate_checkpoints_still_load(data_dir, tmp_path):
     runner = train(data_dir, tmp_path / 'ok', 2, 2)
-    ckpt = torch.load(tmp_path / 'ok' / 'iter_2.pth')  # weights-only, the default
+    ckpt = read_checkpoint(tmp_path / 'ok' / 'iter_2.pth')  # weights-only, verified
     assert ckpt['meta']['iter'] == 2
     assert ckpt['message_hub']['log_scalars']['train/loss'].current() == pytest.approx(
         runner.message_hub.get_scalar('train/loss').current())
     # a plain state dict and mmseg's own checkpoint layout load too
     torch.save({'state_dict': runner.model.state_dict(), 'meta': {'dataset_meta': {}}},
                tmp_path / 'plain.pth')
-    assert set(torch.load(tmp_path / 'plain.pth')['state_dict']) == set(
+    assert set(read_checkpoint(tmp_path / 'plain.pth')['state_dict']) == set(
         runner.model.state_dict())

@@ -56,6 +56,27 @@ def test_a_split_file_naming_a_missing_image_is_refused_before_training(tmp_path
     assert r.iter == 0 and not [f for f in os.listdir(tmp_path / 'work') if f.endswith('.pth')]
 
 
+def test_a_damaged_frame_to_be_scored_is_refused_before_testing(tmp_path):
+    """The val and test pipelines load by mmseg's name (MMSegInferencer looks for it); the
+    frames they score are checked once before the loop, as LoadImageChecked checks a
+    training image: a truncated one and a damaged one, both named."""
+    from mmseg_difnet.engine.run_checks import check_scored_images
+    data, sets = _voc(tmp_path)
+    names = [n.strip() for n in open(sets / 'val.txt')][:2]
+    img_dir = sets.parent.parent / 'JPEGImages'
+    cut = (img_dir / f'{names[0]}.jpg').read_bytes()
+    (img_dir / f'{names[0]}.jpg').write_bytes(cut[:len(cut) // 2])
+    bad = bytearray((img_dir / f'{names[1]}.jpg').read_bytes())
+    sos, end = bad.find(b'\xff\xda'), bad.rfind(b'\xff\xd9')
+    bad[sos + 40:end - 10] = bytes(end - 10 - sos - 40)
+    (img_dir / f'{names[1]}.jpg').write_bytes(bytes(bad))
+    r = _runner(data, tmp_path / 'work', 1)
+    with pytest.raises(ValueError, match=rf"2 image\(s\) of the test_dataloader dataset .* "
+                       rf"cannot be scored: image file '.*{names[0]}.jpg' is truncated.*"
+                       rf"{names[1]}.jpg' is damaged"):
+        check_scored_images(r, 'test_dataloader')
+
+
 @pytest.mark.slow
 def test_a_name_listed_twice_is_said(tmp_path):
     data, sets = _voc(tmp_path)

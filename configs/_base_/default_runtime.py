@@ -7,6 +7,8 @@
 _base_ = 'mmseg::_base_/default_runtime.py'
 custom_imports = dict(imports=['mmseg_difnet'], allow_failed_imports=False)
 runner_type = 'DifNetRunner'
+# (CheckedLoadingHook, which reads every checkpoint of a run weights-only and verified, is in
+# the schedule bases' default_hooks: mmengine refuses default_hooks in two sibling bases.)
 # also here for code that builds mmengine's plain Runner (Runner.from_cfg) itself
 custom_hooks = [dict(type='ConfigCheckHook'), dict(type='StopOnInvalidLossHook'),
                 dict(type='SyncBuffersFromRank0Hook'), dict(type='SaveOnSignalHook')]

@@ -6,7 +6,7 @@
 _base_ = [
     'mmseg::_base_/models/pspnet_r50-d8.py', '../_base_/models/similarity_r50-v1c.py',
     '../_base_/datasets/voc12aug_512x512.py', '../_base_/default_runtime.py',
-    'mmseg::_base_/schedules/schedule_20k.py'
+    '../_base_/schedules/schedule_20k.py'
 ]
 crop_size = (512, 512)
 model = dict(

@@ -2,7 +2,7 @@
 # with mmseg's model-zoo rows (deeplabv3_r101-d8_4xb4-40k_voc12aug-512x512.py and friends).
 _base_ = [
     '../_base_/models/difnet_r50-d8.py', '../_base_/datasets/voc12aug_512x512.py',
-    '../_base_/default_runtime.py', 'mmseg::_base_/schedules/schedule_40k.py'
+    '../_base_/default_runtime.py', '../_base_/schedules/schedule_40k.py'
 ]
 crop_size = (512, 512)
 resnet = dict(depth=101, init_cfg=dict(checkpoint='torchvision://resnet101'))

@@ -2,7 +2,7 @@
 # with mmseg's model-zoo rows (deeplabv3_r50-d8_4xb4-20k_voc12aug-512x512.py and friends).
 _base_ = [
     '../_base_/models/difnet_r50-d8.py', '../_base_/datasets/voc12aug_512x512.py',
-    '../_base_/default_runtime.py', 'mmseg::_base_/schedules/schedule_20k.py'
+    '../_base_/default_runtime.py', '../_base_/schedules/schedule_20k.py'
 ]
 crop_size = (512, 512)
 model = dict(data_preprocessor=dict(size=crop_size))

@@ -8,23 +8,18 @@ from .fit import (
                   classifier_keys,
                   load_fitting_checkpoint,
 )
-from .integrity import (
-                  checkpoints_newest_first,
-                  install_verified_loader,
-                  newest_valid_checkpoint,
-                  verify_checkpoint,
-)
-from .pretrained import explain_pretrained_failures
+from .integrity import checkpoints_newest_first, newest_valid_checkpoint, verify_checkpoint
+from .loading import checked_loading
 from .reading import read_checkpoint, state_dict_of, walk_params_from_checkpoint
 from .safe_checkpoint_hook import SafeCheckpointHook
 from .saving import checkpoint_bytes, remove_partial_saves, save_atomically
 from .seed import load_seed_checkpoint, map_plain_checkpoint
-from .weights_only import allow_mmengine_checkpoints
+from .weights_only import mmengine_checkpoint_globals
 
 __all__ = ['CHECK_MODES', 'FINE_TUNE_OPT_OUT', 'CheckpointMisfit', 'SafeCheckpointHook',
-           'allow_mmengine_checkpoints', 'check_checkpoint_fits', 'check_load', 'check_state_fits',
+           'checked_loading', 'check_checkpoint_fits', 'check_load', 'check_state_fits',
            'checkpoint_bytes', 'checkpoints_newest_first', 'classifier_keys',
-           'explain_pretrained_failures', 'install_verified_loader', 'load_fitting_checkpoint',
+           'load_fitting_checkpoint', 'mmengine_checkpoint_globals',
            'load_seed_checkpoint', 'map_plain_checkpoint', 'newest_valid_checkpoint',
            'read_checkpoint', 'remove_partial_saves', 'save_atomically', 'state_dict_of',
            'verify_checkpoint',

@@ -9,13 +9,12 @@ written beside it, and the verification that every load goes through.
   file, so it survives copies and renames. (Checkpoints of earlier versions carry
   ``state_dict_sha256``, over the weights only; they are checked on that.)
 - The sidecar ``<file>.sha256`` is the SHA-256 of the whole file (the Runner writes it).
-- :func:`load_from_local` replaces mmengine's loader of local files (``CheckpointLoader``'s
-  scheme ``''``), which every path that puts weights into a model uses: the Runner's
-  ``load_from`` and resume, mmengine's plain Runner under ``mim test`` whatever the config's
-  hooks, mmseg's ``init_model`` / ``inference_model`` / ``MMSegInferencer``, and the tools.
-  A checkpoint without a record (another tool's) loads with a one-line notice; one whose
-  weights fail their record is refused as corrupt; an intact checkpoint that is not the file
-  its sidecar describes is named as another file (another run's, or a copy over this one).
+- :func:`load_from_local` is mmengine's loader of local files (``CheckpointLoader``'s scheme
+  ``''``) where this package loads (:func:`.loading.checked_loading`: the package's Runner,
+  its tools and readers). A checkpoint without a record (another tool's) loads with a
+  one-line notice; one whose weights fail their record is refused as corrupt; an intact
+  checkpoint that is not the file its sidecar describes is named as another file (another
+  run's, or a copy over this one).
 """
 import glob
 import hashlib
@@ -26,7 +25,6 @@ from typing import List, Optional
 import numpy as np
 import torch
 from mmengine.logging import print_log
-from mmengine.runner.checkpoint import CheckpointLoader
 
 RECORD = 'integrity'
 _CKPT = re.compile(r'^(?:iter|epoch)_(\d+)\.pth$')
@@ -187,12 +185,9 @@ def load_from_local(filename: str, map_location=None):
 
 def verify_checkpoint(path: str) -> None:
     """Load ``path`` and verify it as :func:`load_from_local` does; raise on failure."""
-    load_from_local(path, map_location='cpu')
-
-
-def install_verified_loader() -> None:
-    """Make :func:`load_from_local` mmengine's loader of local checkpoints (idempotent)."""
-    CheckpointLoader.register_scheme(prefixes='', loader=load_from_local, force=True)
+    from .loading import checked_loading  # it builds on this module
+    with checked_loading():
+        load_from_local(path, map_location='cpu')
 
 
 def checkpoints_newest_first(work_dir: str) -> List[str]:

@@ -1,15 +1,20 @@
 # Copyright (c) mmseg-difnet contributors. Licensed under the Apache License 2.0.
-"""The one way this package reads a checkpoint file: through mmengine's loader, which for a
-local file is :func:`.integrity.load_from_local` (weights-only, sidecar and record verified)."""
+"""The one way this package reads a checkpoint file: through mmengine's loader, inside
+:func:`.loading.checked_loading` (weights-only whatever the scheme; a local file's sidecar and
+record verified)."""
+import os
 from typing import Dict, List
 
 import torch
 from mmengine.runner.checkpoint import _load_checkpoint
 
+from .loading import checked_loading
 
-def read_checkpoint(path: str) -> dict:
-    """The checkpoint at ``path`` (a file or a URL mmengine knows), on the CPU, verified."""
-    return _load_checkpoint(path, map_location='cpu')
+
+def read_checkpoint(path) -> dict:
+    """The checkpoint at ``path`` (a file, or a URL mmengine knows), on the CPU, verified."""
+    with checked_loading():
+        return _load_checkpoint(os.fspath(path), map_location='cpu')
 
 
 def state_dict_of(checkpoint) -> Dict[str, torch.Tensor]:

@@ -6,15 +6,14 @@ mmengine 0.10 writes: its message hub pickles ``HistoryBuffer`` objects (numpy a
 ``getattr(HistoryBuffer, 'min')``-style references to their statistics methods). So
 ``init_model``, ``mim test --checkpoint``, ``load_from`` and ``--resume`` fail on mmengine's
 checkpoints. Switching weights-only off (``weights_only=False``,
-``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD``) would let any checkpoint run code. Instead, importing
-this package adds to torch's allowlist exactly what those checkpoints hold: the
-``HistoryBuffer`` class, numpy array reconstruction, and a ``getattr`` that only resolves the
-statistics methods of ``HistoryBuffer`` and refuses everything else.
+``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD``) would let any checkpoint run code. Instead, where this
+package loads (:func:`.loading.checked_loading`), torch's allowlist holds exactly what those
+checkpoints hold: the ``HistoryBuffer`` class, numpy array reconstruction, and a ``getattr``
+that only resolves the statistics methods of ``HistoryBuffer`` and refuses everything else.
 """
 import pickle
 
 import numpy as np
-import torch
 from mmengine.logging.history_buffer import HistoryBuffer
 
 
@@ -36,9 +35,8 @@ def _numpy_globals():
     return [multiarray._reconstruct, multiarray.scalar, np.ndarray, np.dtype, *dtypes]
 
 
-def allow_mmengine_checkpoints() -> None:
-    """Add mmengine's checkpoint contents to torch's weights-only allowlist (idempotent)."""
-    # HistoryBuffer sets the statistics methods when first instantiated
-    HistoryBuffer()
-    torch.serialization.add_safe_globals(
-        [HistoryBuffer, *_numpy_globals(), (_history_buffer_getattr, 'builtins.getattr')])
+def mmengine_checkpoint_globals() -> list:
+    """What mmengine's checkpoints hold, for torch's weights-only allowlist
+    (``torch.serialization.safe_globals``)."""
+    HistoryBuffer()  # it sets its statistics methods when first instantiated
+    return [HistoryBuffer, *_numpy_globals(), (_history_buffer_getattr, 'builtins.getattr')]

@@ -5,10 +5,7 @@ what it can and only warns), and on the stored pixels (an EXIF Orientation tag i
 datasets define their labels on the stored pixels, and mmcv's default decoding would turn a
 photo whose tag says "rotate 90°" out of alignment with its label)."""
 import io
-import os
 import re
-import sys
-import tempfile
 import warnings
 from typing import Optional, Tuple
 
@@ -84,41 +81,50 @@ def check_pixel_budget(data: bytes, path: str, max_pixels: Optional[int] = MAX_P
         "it first, or raise the limit (the loaders' max_pixels, tools/infer.py --max-pixels).")
 
 
-# what libjpeg says, on stderr only, when it decoded damaged scan data into a complete image
-_JPEG_DAMAGE = (b'Corrupt JPEG data', b'Premature end of JPEG file', b'Invalid JPEG file')
+# what libjpeg reports when it decoded damaged scan data into a complete image (OpenCV prints
+# it on stderr and returns the image)
+_JPEG_DAMAGE = ('Corrupt JPEG data', 'Premature end of JPEG file', 'Invalid JPEG file')
+
+
+def check_jpeg_scan(data: bytes, path: str) -> None:
+    """Raise ``ValueError`` naming ``path`` if its JPEG scan data is damaged, by a decoder that
+    reports corruption itself (libjpeg-turbo through ``simplejpeg``, strict, at 1/8 scale: the
+    whole bitstream is decoded, few pixels written). Touches no process-wide state (thread-safe).
+    Data that is not a JPEG, or that this decoder cannot handle (CMYK, arithmetic coding),
+    passes through to the decoder that makes the image."""
+    if data[:2] != b'\xff\xd8':
+        return
+    import simplejpeg
+    try:
+        simplejpeg.decode_jpeg(data, colorspace='GRAY', min_factor=8, strict=True)
+    except ValueError as e:
+        said = str(e).strip()
+        if said.startswith(_JPEG_DAMAGE):
+            raise ValueError(
+                f'image file {path!r} is damaged: the JPEG decoder reported "{said}" (its '
+                'image data was changed after it was written; the decoded pixels would be '
+                'partly garbage). Copy or extract the file again, or remove it from the '
+                'split file.') from None
 
 
 def decode_checked(data: bytes, path: str, flag: str, backend=None) -> np.ndarray:
-    """``mmcv.imfrombytes``; for a JPEG, libjpeg's warnings (written to the process's stderr,
-    never returned: OpenCV hands back the damaged image) are caught and a damaged scan is a
-    ``ValueError`` naming the file. Other output of the decode goes on to stderr."""
-    if data[:2] != b'\xff\xd8':
-        return mmcv.imfrombytes(data, flag=flag, backend=backend)
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as err:
-        os.dup2(err.fileno(), 2)
-        try:
-            img = mmcv.imfrombytes(data, flag=flag, backend=backend)
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-        err.seek(0)
-        said = err.read()
-    if any(m in said for m in _JPEG_DAMAGE):
-        line = said.decode(errors='replace').strip().splitlines()[0]
-        raise ValueError(f'image file {path!r} is damaged: the JPEG decoder reported "{line}" '
-                         '(its image data was changed after it was written; the decoded '
-                         'pixels would be partly garbage). Copy or extract the file again, or '
-                         'remove it from the split file.')
-    if said:
-        sys.stderr.write(said.decode(errors='replace'))
-    return img
+    """``mmcv.imfrombytes`` after :func:`check_jpeg_scan`."""
+    check_jpeg_scan(data, path)
+    return mmcv.imfrombytes(data, flag=flag, backend=backend)
 
 
 # mmcv's decoding flags and their variants that keep the stored pixels (no EXIF rotation)
 STORED_PIXELS = {'color': 'color_ignore_orientation',
                  'grayscale': 'grayscale_ignore_orientation'}
+
+
+def stored_pixels_flag(color_type: str, backend: Optional[str]) -> str:
+    """The flag that decodes ``color_type`` on the stored pixels with mmcv's ``backend``: cv2
+    and pillow rotate by EXIF unless told not to; turbojpeg and tifffile never rotate (and
+    turbojpeg refuses the ``*_ignore_orientation`` flags)."""
+    if backend in (None, 'cv2', 'pillow'):
+        return STORED_PIXELS.get(color_type, color_type)
+    return color_type
 
 
 def imread_checked(path: str, flag: str = 'color',
@@ -135,37 +141,54 @@ def imread_checked(path: str, flag: str = 'color',
     return image
 
 
-@TRANSFORMS.register_module(name='LoadImageFromFile')
+@TRANSFORMS.register_module()
 class LoadImageChecked(LoadImageFromFile):
-    """mmcv's ``LoadImageFromFile`` with :func:`check_image_bytes`, on the stored pixels
-    (``color_type`` 'color' decodes as 'color_ignore_orientation'). Registered in mmseg's
-    scope under mmcv's name, so every mmseg pipeline that loads images from files (training,
-    validation, testing, ``inference_model`` on a path) decodes so without a config change;
-    mmcv's own registry keeps its class.
+    """mmcv's ``LoadImageFromFile`` (every option: ``backend_args``, ``file_client_args``,
+    ``ignore_empty``, ``imdecode_backend``, ``to_float32``, ``color_type``) with the checks of
+    :func:`imread_checked`: an empty, truncated or damaged file and a decompression bomb are
+    errors naming the file; decoded on the stored pixels (``color_type`` 'color' ignores the
+    EXIF orientation, :func:`stored_pixels_flag`). This package's dataset bases use it; mmcv's
+    ``LoadImageFromFile`` is left as it is.
 
     Args:
         max_pixels (int, optional): The most pixels a file may decode to, read from its
-            header before decoding (:func:`check_pixel_budget`). Default: 100,000,000.
-        **kwargs: Arguments of mmcv's ``LoadImageFromFile``.
+            header before decoding (:func:`check_pixel_budget`; a bomb is refused even with
+            ``ignore_empty``). Default: 100,000,000.
+        **kwargs: Arguments of mmcv's ``LoadImageFromFile``. With ``ignore_empty=True`` a
+            file that cannot be read, or is empty, truncated, damaged or undecodable gives
+            ``None`` (the sample is skipped), as mmcv's.
     """
 
     def __init__(self, *, max_pixels: Optional[int] = MAX_PIXELS, **kwargs) -> None:
         super().__init__(**kwargs)
         self.max_pixels = max_pixels
 
-    def transform(self, results: dict) -> dict:
+    def _read(self, path: str) -> bytes:
+        if self.file_client_args is not None:  # mmcv's deprecated option, honoured as mmcv
+            return fileio.FileClient.infer_client(self.file_client_args, path).get(path)
+        return fileio.get(path, backend_args=self.backend_args)
+
+    def transform(self, results: dict) -> Optional[dict]:
         path = results['img_path']
-        data = fileio.get(path, backend_args=self.backend_args)
-        if self.ignore_empty and not data:
-            return None
-        check_image_bytes(data, path)
+        try:
+            data = self._read(path)
+            check_image_bytes(data, path)
+        except (OSError, ValueError):
+            if self.ignore_empty:
+                return None
+            raise
         check_pixel_budget(data, path, self.max_pixels)
-        img = decode_checked(data, path, STORED_PIXELS.get(self.color_type, self.color_type),
-                             self.imdecode_backend)
-        if img is None and self.ignore_empty:
-            return None
-        if img is None:
-            raise ValueError(f'image file {path!r} ({len(data)} bytes) could not be decoded.')
+        try:
+            img = decode_checked(data, path,
+                                 stored_pixels_flag(self.color_type, self.imdecode_backend),
+                                 self.imdecode_backend)
+            if img is None:
+                raise ValueError(f'image file {path!r} ({len(data)} bytes) could not be '
+                                 'decoded.')
+        except ValueError:
+            if self.ignore_empty:
+                return None
+            raise
         if self.to_float32:
             img = img.astype(np.float32)
         results.update(img=img, img_shape=img.shape[:2], ori_shape=img.shape[:2])

@@ -7,6 +7,7 @@ from .run_checks import (
     check_classes,
     check_not_empty,
     check_schedule_covers_the_run,
+    check_scored_images,
     check_split_files,
 )
 
@@ -40,6 +41,7 @@ class ConfigCheckHook(Hook):
         check_not_empty(runner, 'train_dataloader')
         for loader in ('train_dataloader', 'val_dataloader'):
             check_split_files(runner, loader, runner.logger.warning)
+        check_scored_images(runner, 'val_dataloader')
         check_classes(runner, 'train_dataloader')
         check_schedule_covers_the_run(runner)
 
@@ -49,4 +51,5 @@ class ConfigCheckHook(Hook):
     def before_test(self, runner):
         check_not_empty(runner, 'test_dataloader')
         check_split_files(runner, 'test_dataloader', runner.logger.warning)
+        check_scored_images(runner, 'test_dataloader')
         check_classes(runner, 'test_dataloader')

@@ -214,6 +214,41 @@ def check_split_files(runner, loader_name: str, warn) -> None:
                  'that is meant.')
 
 
+def check_scored_images(runner, loader_name: str) -> None:
+    """``ValueError`` naming every image of the loader's datasets that is empty, truncated,
+    damaged or a decompression bomb (the first four, and the count), before any frame is
+    scored: the checks of ``LoadImageChecked``, once per file. The val and test pipelines
+    load by mmseg's name (``LoadImageFromFile``, which ``MMSegInferencer`` looks for), so a
+    frame is checked here instead of at each load. Files whose path is a URL are skipped."""
+    from mmengine import fileio
+
+    from ..datasets.load_image_checked import (
+        check_image_bytes,
+        check_jpeg_scan,
+        check_pixel_budget,
+    )
+    for part in _dataset_parts(runner, loader_name):
+        bad, n = [], 0
+        for i in range(len(part)):
+            path = part.get_data_info(i).get('img_path')
+            if not path or '://' in path or not osp.isfile(path):
+                continue  # a missing file is check_split_files' to name
+            try:
+                data = fileio.get(path)
+                check_image_bytes(data, path)
+                check_pixel_budget(data, path)
+                check_jpeg_scan(data, path)
+            except ValueError as e:
+                n += 1
+                if len(bad) < 4:
+                    bad.append(str(e).split('. ')[0])
+        if n:
+            raise ValueError(
+                f'{n} image(s) of the {loader_name} dataset ({type(part).__name__}) cannot be '
+                f'scored: {"; ".join(bad)}. Copy or extract those files again, or remove them '
+                'from the split file.')
+
+
 def check_classes(runner, loader_name: str) -> None:
     """``ValueError`` when a head's ``num_classes`` differs from the dataset's classes."""
     dataset = getattr(getattr(runner, loader_name, None), 'dataset', None)

@@ -9,6 +9,8 @@ mmengine's plain ``Runner``: there the model itself refuses a checkpoint that do
 not flushed. The Runner adds:
 
 - the safety hooks are merged into any user ``custom_hooks`` (never replaced);
+- every checkpoint it loads (``load_from``, resume, pretrained weights, by path or URL) is
+  read weights-only and verified (:func:`mmseg_difnet.checkpoint.checked_loading`);
 - checkpoints are written to a temporary file and renamed, with an integrity record of
   everything resume reads (weights, optimizer state, schedule) inside and a SHA-256 beside
   them (``iter_N.pth.sha256``), both verified by every load (:mod:`mmseg_difnet.checkpoint`);
@@ -40,6 +42,7 @@ from mmseg.registry import RUNNERS
 from ..checkpoint import (
     CheckpointMisfit,
     check_checkpoint_fits,
+    checked_loading,
     checkpoint_bytes,
     checkpoints_newest_first,
     newest_valid_checkpoint,
@@ -75,7 +78,10 @@ class DifNetRunner(Runner):
         present = {h.get('type') for h in hooks if isinstance(h, dict)}
         hooks += [dict(type=t) for t in SAFETY_HOOKS if t not in present]
         cfg.custom_hooks = hooks
-        ckpt = (cfg.get('default_hooks') or {}).get('checkpoint')
+        if cfg.get('default_hooks') is None:
+            cfg.default_hooks = {}
+        cfg.default_hooks.setdefault('checked_loading', dict(type='CheckedLoadingHook'))
+        ckpt = cfg.default_hooks.get('checkpoint')
         if ckpt and ckpt.get('type') in ('CheckpointHook', CheckpointHook):
             ckpt['type'] = 'SafeCheckpointHook'
         return super().from_cfg(cfg)
@@ -167,11 +173,20 @@ class DifNetRunner(Runner):
                     'stop this one and add --resume; to keep the runs apart, give this one '
                     'another --work-dir.')
         try:
-            return super().train()
+            with checked_loading():
+                return super().train()
         finally:  # ended, normally or not: the work dir is free again
             if self._work_dir_lock is not None:
                 self._work_dir_lock.release()
                 self._work_dir_lock = None
+
+    def val(self):
+        with checked_loading():
+            return super().val()
+
+    def test(self):
+        with checked_loading():
+            return super().test()
 
     # ---- checkpoints ------------------------------------------------------------------------
     def save_checkpoint(self, out_dir: str, filename: str, *args, **kwargs):

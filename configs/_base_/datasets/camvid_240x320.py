@@ -10,7 +10,7 @@ data_root = 'data/camvid'
 scale = (320, 240)  # (w, h)
 crop_size = (192, 192)
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageChecked'),
     dict(type='LoadAnnotationsChecked'),
     dict(type='RandomResize', scale=scale, ratio_range=(0.5, 1.4), keep_ratio=True),
     dict(type='RandomCrop', crop_size=crop_size),
@@ -19,7 +19,9 @@ train_pipeline = [
     dict(type='PackSegInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    # mmseg's name, which MMSegInferencer looks for; the frames scored are checked once
+    # before testing (ConfigCheckHook), the stored pixels decoded as in training
+    dict(type='LoadImageFromFile', color_type='color_ignore_orientation'),
     dict(type='Resize', scale=scale, keep_ratio=True),
     dict(type='LoadAnnotationsChecked'),  # the label at 480×360: metrics on the original grid
     dict(type='PackSegInputs'),

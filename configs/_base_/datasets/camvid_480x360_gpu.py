@@ -8,7 +8,7 @@ data_root = '.camvid_pack'
 scale = (480, 360)  # (w, h)
 crop_size = (288, 288)
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageChecked'),
     dict(type='LoadAnnotationsChecked'),
     dict(type='RandomResize', scale=scale, ratio_range=(0.5, 1.4), keep_ratio=True),
     dict(type='RandomCrop', crop_size=crop_size),
@@ -17,7 +17,9 @@ train_pipeline = [
     dict(type='PackSegInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    # mmseg's name, which MMSegInferencer looks for; the frames scored are checked once
+    # before testing (ConfigCheckHook), the stored pixels decoded as in training
+    dict(type='LoadImageFromFile', color_type='color_ignore_orientation'),
     dict(type='LoadAnnotationsChecked'),
     dict(type='PackSegInputs'),
 ]

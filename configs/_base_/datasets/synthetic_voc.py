@@ -8,13 +8,15 @@ _base_ = 'mmseg::_base_/datasets/pascal_voc12_aug.py'
 data_root = 'data/synthetic_voc/VOCdevkit/VOC2012'
 crop_size = (128, 128)
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageChecked'),
     dict(type='LoadAnnotationsChecked'),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackSegInputs'),
 ]
 test_pipeline = [  # whole images, no resizing (as the paper's validation)
-    dict(type='LoadImageFromFile'),
+    # mmseg's name, which MMSegInferencer looks for; the frames scored are checked once
+    # before testing (ConfigCheckHook), the stored pixels decoded as in training
+    dict(type='LoadImageFromFile', color_type='color_ignore_orientation'),
     dict(type='LoadAnnotationsChecked'),
     dict(type='PackSegInputs'),
 ]

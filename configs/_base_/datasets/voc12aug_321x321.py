@@ -10,7 +10,7 @@ _base_ = 'mmseg::_base_/datasets/pascal_voc12_aug.py'
 data_root = 'data/VOCdevkit/VOC2012'
 crop_size = (321, 321)
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageChecked'),
     dict(type='LoadAnnotationsChecked'),
     dict(type='RandomChoice',
          transforms=[[dict(type='Resize', scale_factor=s / 10, keep_ratio=True)]
@@ -21,7 +21,9 @@ train_pipeline = [
     dict(type='PackSegInputs'),  # no PhotoMetricDistortion: the paper has none
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    # mmseg's name, which MMSegInferencer looks for; the frames scored are checked once
+    # before testing (ConfigCheckHook), the stored pixels decoded as in training
+    dict(type='LoadImageFromFile', color_type='color_ignore_orientation'),
     dict(type='LoadAnnotationsChecked'),
     dict(type='PackSegInputs'),
 ]

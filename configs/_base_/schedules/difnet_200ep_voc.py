@@ -12,4 +12,8 @@ param_scheduler = [
 # row 13: the last iteration is the model (the reference keeps the best of 200 validations,
 # sdujump/DifNet main.py:167-170: default_hooks.checkpoint.save_best='mIoU')
 train_cfg = dict(max_iters=max_iters, val_interval=13000)
-default_hooks = dict(checkpoint=dict(interval=13000))
+# every checkpoint the run loads (load_from, resume, pretrained weights; by path or URL) read
+# weights-only and verified, under any Runner (mim test builds mmengine's plain one); in
+# default_hooks so that a config's own custom_hooks keep it
+default_hooks = dict(checkpoint=dict(interval=13000),
+                     checked_loading=dict(type='CheckedLoadingHook'))

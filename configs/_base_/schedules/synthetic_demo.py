@@ -9,7 +9,11 @@ param_scheduler = [
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
+# every checkpoint the run loads (load_from, resume, pretrained weights; by path or URL) read
+# weights-only and verified, under any Runner (mim test builds mmengine's plain one); in
+# default_hooks so that a config's own custom_hooks keep it
 default_hooks = dict(
+    checked_loading=dict(type='CheckedLoadingHook'),
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=20, log_metric_by_epoch=False),  # loss and ETA
     param_scheduler=dict(type='ParamSchedulerHook'),
