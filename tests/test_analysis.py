@@ -1,4 +1,5 @@
-"""The benchmarks' and studies' shared helpers (mmseg_difnet.analysis): timing, ratios, the
+"""The benchmarks' and studies' shared helpers (tools/analysis_tools/cost_lib,
+tools/studies/study_lib; on pytest's path by setup.cfg): timing, ratios, the
 verdict rules, the study results on disk, and the two-arm study's table."""
 import json
 import math
@@ -9,20 +10,18 @@ import sys
 
 import pytest
 import torch
-
-from mmseg_difnet.analysis import (
+from cost_lib import interleaved, ratio_stats, spread
+from study_lib import (
     finished_runs,
     fmt_mean_std,
     has_run,
-    interleaved,
     latest_test_metrics,
     mean_std,
     merge_earlier_runs,
-    ratio_stats,
-    spread,
     two_arm_study_table,
     verdict,
 )
+
 from mmseg_difnet.datasets import CamVidDataset
 
 

@@ -16,12 +16,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 from helpers import ROOT, build, difnet_cfg
+from parity_lib import PARITY_SIZES as SIZES
+from parity_lib import nonzero_bn_checkpoint
 from PIL import Image
 
 from mmseg_difnet.deployment import ExportWrapper
-from mmseg_difnet.deployment.build import PARITY_SIZES as SIZES
 from mmseg_difnet.deployment.build import build_for_export as build_model
-from mmseg_difnet.deployment.build import nonzero_bn_checkpoint
 from mmseg_difnet.deployment.segmenter import Segmenter
 from mmseg_difnet.models import export_pooling
 from mmseg_difnet.models import propagation as rw

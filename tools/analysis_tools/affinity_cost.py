@@ -15,6 +15,7 @@ import platform
 import statistics
 
 import torch
+from cost_lib import gflops, interleaved, ratio_stats, spread
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.structures import PixelData
@@ -22,7 +23,6 @@ from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
 import mmseg_difnet  # noqa: F401  (registers the modules)
-from mmseg_difnet.analysis import gflops, interleaved, ratio_stats, spread
 from mmseg_difnet.utils import for_one_process
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))

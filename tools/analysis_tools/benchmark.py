@@ -8,7 +8,7 @@ micro-benchmark (dense vs fused P·y), the compiled models and the deployed mode
 Every ratio is measured side by side: the models are timed interleaved (A, B, A, B, ...) in
 one process for several rounds, each ratio reported as the median over rounds with its
 min-max spread, next to the FLOPs ratio (the floor of the time ratio on a compute-bound
-device). What each section measures: ``mmseg_difnet.analysis.inference_cost`` (models),
+device). What each section measures: ``cost_lib.inference_cost`` (models),
 ``.propagation_cost`` (diffusion), ``.compiled_cost`` (compiled), ``.deploy_cost`` (deploy).
 Prints markdown tables and writes the numbers as JSON.
 """
@@ -18,15 +18,15 @@ import os
 import os.path as osp
 
 import torch
+from cost_lib import device_name
+from cost_lib.compiled_cost import compiled_table
+from cost_lib.deploy_cost import deploy_table
+from cost_lib.inference_cost import models_and_costs
+from cost_lib.propagation_cost import diffusion_table
+from cost_lib.report import markdown
+from cost_lib.timing import DTYPES
 
 import mmseg_difnet  # noqa: F401  (registers the modules)
-from mmseg_difnet.analysis import device_name
-from mmseg_difnet.analysis.compiled_cost import compiled_table
-from mmseg_difnet.analysis.deploy_cost import deploy_table
-from mmseg_difnet.analysis.inference_cost import models_and_costs
-from mmseg_difnet.analysis.propagation_cost import diffusion_table
-from mmseg_difnet.analysis.report import markdown
-from mmseg_difnet.analysis.timing import DTYPES
 
 CONFIGS = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs',
                    'difnet')

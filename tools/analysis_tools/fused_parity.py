@@ -17,8 +17,8 @@ import json
 import sys
 
 import torch
+from cost_lib import timed
 
-from mmseg_difnet.analysis import timed
 from mmseg_difnet.models.propagation import dense_propagate, fused_propagate
 
 TOLERANCE = dict(float32=1e-4, bfloat16=3e-2)

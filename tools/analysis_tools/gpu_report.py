@@ -13,7 +13,7 @@ import json
 import os.path as osp
 import sys
 
-from mmseg_difnet.analysis.report import markdown
+from cost_lib.report import markdown
 
 TARGETS = (  # (name, what, limit)
     ('inference, concurrent branches', 'inference ratio DifNet-50 / DeepLabV2-101', 1.0),

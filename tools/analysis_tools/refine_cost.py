@@ -16,12 +16,12 @@ import os.path as osp
 import platform
 
 import torch
+from cost_lib import gflops, interleaved, ratio_stats
+from cost_lib.inference_cost import model_cfg
 from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 
 import mmseg_difnet  # noqa: F401  (registers the modules)
-from mmseg_difnet.analysis import gflops, interleaved, ratio_stats
-from mmseg_difnet.analysis.inference_cost import model_cfg
 
 CONFIGS = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs',
                    'difnet')

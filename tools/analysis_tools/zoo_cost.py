@@ -15,15 +15,15 @@ import subprocess
 import sys
 
 import torch
+from cost_lib import device_name, gflops, interleaved, ratio_stats
+from cost_lib.inference_cost import model_cfg
+from cost_lib.timing import reset_peak_rss, status_kb
 from mmengine.registry import init_default_scope
 from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
 import mmseg_difnet  # noqa: F401  (registers the modules)
-from mmseg_difnet.analysis import device_name, gflops, interleaved, ratio_stats
-from mmseg_difnet.analysis.inference_cost import model_cfg
-from mmseg_difnet.analysis.timing import reset_peak_rss, status_kb
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 MODELS_CFG = dict(

@@ -11,11 +11,11 @@ import tempfile
 
 import numpy as np
 import torch
+from parity_lib import PARITY_SIZES as SIZES
+from parity_lib import nonzero_bn_checkpoint
 
 from mmseg_difnet.deployment import ExportWrapper, export_onnx
-from mmseg_difnet.deployment.build import PARITY_SIZES as SIZES
 from mmseg_difnet.deployment.build import build_for_export as build
-from mmseg_difnet.deployment.build import nonzero_bn_checkpoint
 from mmseg_difnet.deployment.segmenter import Segmenter
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))

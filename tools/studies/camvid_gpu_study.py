@@ -21,7 +21,7 @@ import subprocess
 import sys
 import time
 
-from mmseg_difnet.analysis import latest_test_metrics, verdict
+from study_lib import latest_test_metrics, verdict
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = dict(deeplabv2='configs/difnet/deeplabv2_mv2-d8_camvid-480x360_gpu.py',

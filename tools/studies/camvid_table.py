@@ -9,7 +9,7 @@ import argparse
 import json
 import os.path as osp
 
-from mmseg_difnet.analysis import two_arm_study_table
+from study_lib import two_arm_study_table
 
 MODELS = (('DeepLabV2-MV2 (Sim-Deeplab)', 'deeplabv2'), ('DifNet-MV2', 'difnet'))
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))

@@ -11,7 +11,8 @@ import os.path as osp
 import statistics
 from typing import Dict, List, Optional
 
-from mmseg_difnet.analysis import fmt_mean_std, latest_test_metrics
+from study_lib import fmt_mean_std, latest_test_metrics
+
 from mmseg_difnet.checkpoint import walk_params_from_checkpoint
 
 MODELS = (('DeepLabV2 (Sim-Deeplab)', 'deeplabv2'), ('DifNet', 'difnet'))

@@ -11,7 +11,8 @@ import glob
 import os.path as osp
 import statistics
 
-from mmseg_difnet.analysis import finished_runs, latest_test_metrics, two_arm_study_table
+from study_lib import finished_runs, latest_test_metrics, two_arm_study_table
+
 from mmseg_difnet.diagnostics import RECORDS_FILE, load_records
 
 MODELS = (('DeepLabV3+-MV2, continued', 'plain'),

@@ -12,13 +12,14 @@ import os.path as osp
 import statistics
 from typing import Dict, List, Optional
 
-from mmseg_difnet.analysis import (
+from study_lib import (
     finished_runs,
     fmt_mean_std,
     latest_test_metrics,
     merge_earlier_runs,
     verdict,
 )
+
 from mmseg_difnet.datasets import CamVidDataset
 
 ARMS = (('DeepLabV2-MV2 (Sim-Deeplab)', 'deeplabv2'), ('DifNet-MV2 (paper)', 'difnet'),

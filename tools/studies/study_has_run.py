@@ -6,7 +6,7 @@ scripts skip such a run (tools/studies/study_common.sh).
 import argparse
 import sys
 
-from mmseg_difnet.analysis import has_run
+from study_lib import has_run
 
 
 def main(argv=None) -> int:

@@ -12,13 +12,14 @@ import os.path as osp
 import statistics
 from typing import Dict, List, Optional
 
-from mmseg_difnet.analysis import (
+from study_lib import (
     finished_runs,
     fmt_mean_std,
     mean_std,
     merge_earlier_runs,
     verdict,
 )
+
 from mmseg_difnet.datasets import CamVidDataset
 
 HEADS = (('FCN', 'fcn'), ('PSPNet', 'pspnet'), ('DeepLabV3', 'deeplabv3'),

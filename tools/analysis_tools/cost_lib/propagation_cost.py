@@ -2,10 +2,11 @@
 """The diffusion micro-benchmark: P·y dense against the path a walk takes (fused), by grid
 size, forward and forward + backward, time and peak memory; ``tools/analysis_tools/benchmark.py
 --sections diffusion`` is the command. On a CPU each case runs in a fresh process (this module
-run as a script: ``python -m mmseg_difnet.analysis.propagation_cost IMPL N MODE``), so that
-the RSS peak is its own."""
+run as a script from tools/analysis_tools: ``python -m cost_lib.propagation_cost IMPL N
+MODE``), so that the RSS peak is its own."""
 import argparse
 import json
+import os.path as osp
 import statistics
 import subprocess
 import sys
@@ -13,7 +14,8 @@ from typing import Dict, List
 
 import torch
 
-from ..models.propagation import propagate
+from mmseg_difnet.models.propagation import propagate
+
 from .timing import ratio_stats, reset_peak_rss, spread, status_kb, timed
 
 
@@ -64,7 +66,8 @@ def diffusion_table(device: str, sides=(41, 64, 101, 128), impls=('dense', 'auto
                         out = subprocess.run(
                             [sys.executable, '-m', __name__, impl, str(side * side), mode,
                              '--repeats', str(repeats)],
-                            capture_output=True, text=True, check=True)
+                            capture_output=True, text=True, check=True,
+                            cwd=osp.dirname(osp.dirname(osp.abspath(__file__))))
                         row = json.loads(out.stdout.strip().splitlines()[-1])
                     else:
                         try:

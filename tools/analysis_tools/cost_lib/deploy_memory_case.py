@@ -1,11 +1,11 @@
 # Copyright (c) mmseg-difnet contributors. Licensed under the Apache License 2.0.
-"""The RSS peak of one deployed model segmenting 3 images, in a fresh process (run by its
-path, not imported: :mod:`.deploy_cost`):
+"""The RSS peak of one deployed model segmenting 3 images, in a fresh process (run as a
+module from tools/analysis_tools, not imported: :mod:`.deploy_cost`):
 
-    python deploy_memory_case.py BACKEND MODEL.onnx H W CONFIG
+    python -m cost_lib.deploy_memory_case BACKEND MODEL.onnx H W CONFIG
 
 prints the peak in MB. The pytorch process holds torch and mmseg; the others load
-``mmseg_difnet/deployment/segmenter.py`` by its path, with numpy and their runtime only.
+the package's ``deployment/segmenter.py`` by its path, with numpy and their runtime only.
 """
 import importlib.util
 import os.path as osp
@@ -19,15 +19,16 @@ def main(backend: str, path: str, h: int, w: int, config: str) -> float:
     if backend == 'pytorch':
         import torch
 
-        from mmseg_difnet.analysis.deploy_cost import deploy_model
+        from cost_lib.deploy_cost import deploy_model
         torch.set_num_threads(1)
         model = deploy_model(config)
         with torch.no_grad():
             for _ in range(3):
                 model(torch.from_numpy(image))
     else:
-        file = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'deployment',
-                        'segmenter.py')
+        # the installed package's file, found without importing the package (torch, mmseg)
+        package = importlib.util.find_spec('mmseg_difnet').submodule_search_locations[0]
+        file = osp.join(package, 'deployment', 'segmenter.py')
         spec = importlib.util.spec_from_file_location('segmenter', file)
         segmenter = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(segmenter)

@@ -6,7 +6,8 @@ import json
 import statistics
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from ..datasets import CamVidDataset
+from mmseg_difnet.datasets import CamVidDataset
+
 from .study_results import finished_runs, merge_earlier_runs
 from .study_statistics import fmt_mean_std, mean_std, verdict
 

@@ -19,14 +19,16 @@ import torch
 from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 
-from ..deployment import ExportWrapper, export_onnx
-from ..deployment.segmenter import Segmenter
+from mmseg_difnet.deployment import ExportWrapper, export_onnx
+from mmseg_difnet.deployment.segmenter import Segmenter
+
 from .inference_cost import model_cfg
 from .timing import interleaved, ratio_stats
 
 # run as a script by its path: the ONNX Runtime and OpenVINO processes hold numpy and their
 # runtime only, as a service would (this package's import would load torch and mmseg)
-MEMORY_CASE = osp.join(osp.dirname(osp.abspath(__file__)), 'deploy_memory_case.py')
+MEMORY_CASE = 'cost_lib.deploy_memory_case'  # run with -m from tools/analysis_tools
+TOOLS = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 DEPLOY_MODELS = (('DeepLabV2-MV2', 'deeplabv2_mv2-d8_camvid-240x320.py', (240, 320)),
                  ('DifNet-MV2', 'difnet_mv2-d8_camvid-240x320.py', (240, 320)),
@@ -74,9 +76,9 @@ def deploy_table(rounds: int, repeats: int, configs_dir: str, threads_list=(1, 2
             image = np.random.default_rng(0).uniform(0, 255, (1, 3, h, w)).astype(np.float32)
             peak = {}
             for backend in DEPLOY_BACKENDS:
-                out = subprocess.run([sys.executable, MEMORY_CASE, backend, path, str(h),
+                out = subprocess.run([sys.executable, '-m', MEMORY_CASE, backend, path, str(h),
                                       str(w), osp.join(configs_dir, config)],
-                                     capture_output=True, text=True)
+                                     capture_output=True, text=True, cwd=TOOLS)
                 if out.returncode:
                     raise RuntimeError(f'the memory case {backend} {name} failed:\n'
                                        + out.stderr[-3000:])

@@ -16,8 +16,9 @@ from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
-from ..models.propagation import choose_impl, propagate
-from ..utils import for_one_process
+from mmseg_difnet.models.propagation import choose_impl, propagate
+from mmseg_difnet.utils import for_one_process
+
 from .flops import gflops
 from .timing import autocast, interleaved, ratio_stats, spread
 

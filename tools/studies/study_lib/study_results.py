@@ -9,7 +9,7 @@ import json
 import os.path as osp
 from typing import Dict, Iterable, Optional
 
-from ..checkpoint import walk_params_from_checkpoint
+from mmseg_difnet.checkpoint import walk_params_from_checkpoint
 
 Runs = Dict[str, Dict[str, Dict]]  # {arm: {seed: metrics}}
 
