@@ -223,7 +223,8 @@ class DifNetRunner(Runner):
         optimizer = getattr(self.optim_wrapper, 'optimizer', None)
         config_lrs = ([g.get('initial_lr', g['lr']) for g in optimizer.param_groups]
                       if optimizer is not None else None)
-        super().resume(filename, *args, **kwargs)
+        with checked_loading():
+            super().resume(filename, *args, **kwargs)
         warning = images_per_step_warning(getattr(self, '_loaded_meta', {}),
                                           self.train_dataloader.batch_size, filename)
         if warning:
@@ -267,7 +268,8 @@ class DifNetRunner(Runner):
 
     def load_checkpoint(self, filename: str, *args, **kwargs):
         try:
-            checkpoint = super().load_checkpoint(filename, *args, **kwargs)
+            with checked_loading():  # also when called outside train/val/test
+                checkpoint = super().load_checkpoint(filename, *args, **kwargs)
         except CheckpointMisfit as e:  # the model's own check: name the file
             raise CheckpointMisfit(f'checkpoint {filename!r}', e.detail) from None
         self._loaded_meta = checkpoint.get('meta', {}) if isinstance(checkpoint, dict) else {}
