@@ -55,12 +55,18 @@ def test_mean_std_and_ratios():
 
 
 def test_interleaved_alternates_and_warms_up():
+    import time
     calls = []
-    fns = {name: (lambda name=name: calls.append(name)) for name in ('a', 'b')}
+
+    def call(name, seconds):
+        calls.append(name)
+        time.sleep(seconds)
+    fns = {'a': lambda: call('a', 0.05), 'b': lambda: call('b', 0.0)}
     times = interleaved(fns, torch.device('cpu'), rounds=3, repeats=2)
     assert calls == ['a', 'b'] + (['a'] * 2 + ['b'] * 2) * 3  # warm-up, then per round
     assert {k: len(v) for k, v in times.items()} == {'a': 3, 'b': 3}
-    assert all(t >= 0 for v in times.values() for t in v)
+    # each entry is the time of one call, not of the round's repeats together
+    assert all(0.05 <= t < 0.1 for t in times['a']) and max(times['b']) < 0.05
 
 
 def _write_metrics(test_dir, stamp, metrics):
@@ -173,7 +179,8 @@ def test_refine_table_round_three(tmp_path):
                            str(out)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     res = json.loads(out.read_text())
-    assert res['criterion'].startswith('Fixed before the runs (2026-12-02')
+    assert res['criterion'].startswith('Fixed before the runs (docs/studies/refinement.md, '
+                                       '"Round three")')
     diff = [taught[s] - plain[s] for s in ('0', '1', '2')]
     assert res['difference']['mIoU'] == pytest.approx(diff)
     assert res['verdict']['mIoU'] == 'null'  # mean 0.033 < 2·SE

@@ -1,4 +1,4 @@
-"""Deploy (issue 29): the export paths of the walk equal the eager ones, the input checks step
+"""Deploy: the export paths of the walk equal the eager ones, the input checks step
 aside while exporting, tools/deployment/pytorch2onnx.py gives graphs that ONNX Runtime and
 OpenVINO run to the PyTorch model's logits (sizes that are and are not multiples of 8, fixed
 and dynamic), the numpy-only Segmenter runs without torch or mmseg, and tools/infer.py's
@@ -82,7 +82,8 @@ def export(tmp_path, config, *args):
 
 
 def reference(config, ckpt, image):
-    _, model = build_model(osp.join(ROOT, 'configs', 'difnet', config), ckpt)
+    # the training path: the exported graph is of the deployed model (fused walks)
+    _, model = build_model(osp.join(ROOT, 'configs', 'difnet', config), ckpt, deploy=False)
     with torch.no_grad():
         return ExportWrapper(model, 'logits')(torch.from_numpy(image)).numpy()
 

@@ -166,7 +166,7 @@ def test_shared_similarity_walks_train_and_their_gradient_reaches_the_backbone()
         if detach_levels:
             levels = [f.detach() for f in levels]
         x, M, s = head.seed(stages)
-        head.loss_by_feat(head.diffuse(s, levels)[-1], data['data_samples'])[
+        head.loss_by_feat(head.cascade(s, levels)[0][-1], data['data_samples'])[
             'loss_ce'].backward()
         return torch.cat([p.grad.flatten() for p in model.backbone.parameters()])
 

@@ -1,4 +1,4 @@
-"""The interactive page of the walks (issue 40): what it carries equals the model's tensors,
+"""The interactive page of the walks: what it carries equals the model's tensors,
 and in a real headless Chromium a click at a pixel draws, for every walk, that node's row of
 P_t equal to the model's P_t rows to float precision."""
 import base64

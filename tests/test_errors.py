@@ -7,12 +7,14 @@ import sys
 
 import pytest
 import torch
-from helpers import ROOT, batch, build, difnet_cfg, tiny_cfg
+from helpers import ROOT, build, difnet_cfg, tiny_cfg
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
+from mmengine.structures import PixelData
 from mmseg.registry import DATASETS, HOOKS, MODELS
+from mmseg.structures import SegDataSample
 
 from mmseg_difnet.checkpoint import read_checkpoint
 from mmseg_difnet.models.propagation import propagate, transition_matrix
@@ -74,14 +76,32 @@ def test_input_smaller_than_output_stride():
     assert model(torch.randn(1, 3, 5, 40), mode='tensor').shape == (1, 4, 1, 5)
 
 
+def _raw_batch(H=33, W=33, num_classes=4):
+    """A batch as the dataloader gives it (before the data preprocessor): uint8 images."""
+    g = torch.Generator().manual_seed(0)
+    sample = SegDataSample(metainfo=dict(img_shape=(H, W), ori_shape=(H, W), pad_shape=(H, W),
+                                         seg_map_path='labels/a.png', img_path='images/a.jpg'))
+    sample.gt_sem_seg = PixelData(data=torch.randint(0, num_classes, (1, H, W), generator=g))
+    return dict(inputs=[torch.randint(0, 256, (3, H, W), generator=g, dtype=torch.uint8)],
+                data_samples=[sample])
+
+
 def test_label_values_out_of_range():
+    """Training checks the batch as the dataloader gives it (check_batch, which the package's
+    ConfigCheckHook calls before every iteration): labels, and a float input's NaN/Inf."""
     model = build(difnet_cfg(depth=18, num_classes=4)).train()
-    data = batch(model, [(33, 33)], num_classes=4)
+    data = _raw_batch()
+    model.check_batch(data)  # a valid batch passes
     data['data_samples'][0].gt_sem_seg.data[0, 5, 5] = 7
-    data['data_samples'][0].set_metainfo(dict(seg_map_path='labels/a.png'))
-    with pytest.raises(ValueError, match=r'label values \[7\] in labels/a.png lie outside '
-                       r'\[0, 4\) and are not the ignore index 255'):
-        model(**data, mode='loss')
+    with pytest.raises(ValueError, match=r'training: label values \[7\] in labels/a.png lie '
+                       r'outside \[0, 4\) and are not the ignore index 255'):
+        model.check_batch(data)
+    data['inputs'][0] = data['inputs'][0].float()
+    data['inputs'][0][1, 2, 3] = float('inf')
+    data['data_samples'][0].gt_sem_seg.data[0, 5, 5] = 1
+    with pytest.raises(ValueError, match=r"training: the input of \['images/a.jpg'\] holds 1 "
+                       'NaN/Inf values'):
+        model.check_batch(data)
 
 
 def test_unreadable_label_file_is_named(data_dir, tmp_path):

@@ -3,11 +3,13 @@ gradients), the fused kernel really runs, mixed precision stays finite, a finer 
 concurrent branches on a GPU."""
 import pytest
 import torch
+import torch.nn.functional as F
 from helpers import batch, build, difnet_cfg, logged
 from torch.profiler import ProfilerActivity, profile
 
-from mmseg_difnet.models import norms
 from mmseg_difnet.models import propagation as rw
+from mmseg_difnet.models.export_pooling import pool_to_grid
+from mmseg_difnet.models.fused_embedding import FusedEmbedding, banded_conv_pool
 
 
 def inputs(B, N, d, K, scale, seed=0):
@@ -153,8 +155,8 @@ def test_concurrent_branches_equal_sequential_on_gpu():
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='CUDA streams need a GPU')
 def test_a_model_that_ran_concurrent_branches_deep_copies_and_pickles():
-    # it kept its side Stream, which neither copy nor pickle can take (the H200 run of
-    # tools/misc/gpu_check.sh, 2026-11-30: fuse_conv_bn(copy.deepcopy(model)) raised TypeError)
+    # it kept its side Stream, which neither copy nor pickle can take (fuse_conv_bn of a
+    # deep copy raised TypeError)
     import copy
     import pickle
     model = build(difnet_cfg(depth=18)).cuda().eval()
@@ -164,7 +166,7 @@ def test_a_model_that_ran_concurrent_branches_deep_copies_and_pickles():
         ref = model(x, mode='tensor')
         twin = copy.deepcopy(model)
         torch.testing.assert_close(twin(x, mode='tensor'), ref)
-    assert len(pickle.dumps(model)) > 0
+    torch.testing.assert_close(pickle.loads(pickle.dumps(model))(x, mode='tensor'), ref)
 
 
 def _walk_with_stats(C, d=16, seed=0):
@@ -183,35 +185,34 @@ def _walk_with_stats(C, d=16, seed=0):
 
 @pytest.mark.parametrize('C,size,grid', [(3, (53, 61), (7, 8)), (24, (7, 8), (7, 8)),
                                          (24, (15, 17), (7, 8))])
-def test_inference_embedding_equals_conv_bn_pool(C, size, grid):
-    """Issue 37: at inference Ψ's BN is folded into its conv, a level with fewer channels
-    than Ψ (the image) is convolved channels-last and a level at the grid's size is not
-    pooled: values and gradients (conv and BN parameters, the input) equal the plain
-    maxpool(BN(conv(f))) for γ of both signs."""
-    import torch.nn.functional as F
+def test_the_deploy_embedding_equals_conv_bn_pool(C, size, grid):
+    """switch_to_deploy folds Ψ's BN into its conv (channels-last for a level with fewer
+    channels than Ψ, no pooling at the grid's size): Ψ and its gradient with respect to the
+    input equal the training form's maxpool(BN(conv(f))) in eval mode, for γ of both signs;
+    the BN is gone from the walk."""
     walk = _walk_with_stats(C)
-    assert norms.folded_conv_bn(walk.psi.conv, walk.psi.bn) is not None
     f = torch.randn(2, C, *size, requires_grad=True)
-    ref = F.adaptive_max_pool2d(walk.psi.bn(walk.psi.conv(f)), grid).flatten(2).transpose(1, 2)
+    ref = walk.embed(f, grid)  # the one training path: conv, BN (running statistics), pool
+    plain = F.adaptive_max_pool2d(walk.psi.bn(walk.psi.conv(f)), grid)
+    torch.testing.assert_close(ref, plain.flatten(2).transpose(1, 2))
+    assert walk.switch_to_deploy() and isinstance(walk.psi, FusedEmbedding)
+    assert walk.switch_to_deploy()  # a second call changes nothing
+    assert sorted(k for k in walk.state_dict() if k.startswith('psi.')) == [
+        'psi.conv.bias', 'psi.conv.weight']
     out = walk.embed(f, grid)
     assert out.shape == (2, grid[0] * grid[1], 16)
     torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
-    params = (f, walk.psi.conv.weight, walk.psi.conv.bias, walk.psi.bn.weight, walk.psi.bn.bias)
     g = torch.randn_like(ref)
-    for a, b in zip(torch.autograd.grad(out, params, g), torch.autograd.grad(ref, params, g)):
-        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5 * b.abs().max().item())
+    torch.testing.assert_close(torch.autograd.grad(out, f, g)[0],
+                               torch.autograd.grad(ref, f, g)[0], rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.parametrize('size,grid,band_rows', [((53, 61), (7, 8), 5), ((53, 61), (7, 8), 1),
                                                   ((5, 9), (7, 8), 2), ((40, 30), (8, 6), 64)])
 def test_banded_conv_pool_equals_conv_then_pool(size, grid, band_rows):
-    """Issue 37: the image level's conv and pooling in bands of rows take the same windows as
-    one adaptive max pooling of the whole map: equal to float rounding, the grid larger than
-    the level (adaptive windows that overlap or repeat) included; a walk takes the banded
-    path exactly at inference on a level with fewer channels than Ψ, off the grid's size."""
-    import torch.nn.functional as F
-
-    from mmseg_difnet.models.random_walk import banded_conv_pool
+    """The image level's conv and pooling in bands of rows take the same windows as one
+    adaptive max pooling of the whole map: equal to float rounding, the grid larger than
+    the level (adaptive windows that overlap or repeat) included."""
     g = torch.Generator().manual_seed(1)
     f = torch.randn(2, 3, *size, generator=g)
     w, b = torch.randn(16, 3, 1, 1, generator=g), torch.randn(16, generator=g)
@@ -219,36 +220,78 @@ def test_banded_conv_pool_equals_conv_then_pool(size, grid, band_rows):
     out = banded_conv_pool(f, w, b, grid, band_rows)
     assert out.shape == ref.shape == (2, 16, *grid)
     torch.testing.assert_close(out, ref, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize('band_floats', [1, 16 * 61 * 2 * 7, 1 << 20])
+def test_a_deployed_walk_bands_the_image_level_only(band_floats):
+    """The banded path is taken exactly on a CPU for a level with fewer channels than Ψ off
+    the grid's size; ``band_floats`` (one row per band, seven, the whole map) changes the
+    bands, not Ψ; a norm without running statistics is not fused."""
     walk = _walk_with_stats(3)
-    assert walk.banded_weights(f, grid) is not None
-    assert walk.banded_weights(torch.randn(2, 3, *grid), grid) is None  # at the grid: no pool
-    assert walk.train().banded_weights(f, grid) is None  # BN of the batch: nothing folded
-    assert _walk_with_stats(24).banded_weights(torch.randn(1, 24, *size), grid) is None
+    f = torch.randn(2, 3, 53, 61)
+    ref = walk.embed(f, (7, 8))
+    walk.switch_to_deploy(band_floats)
+    emb = walk.psi
+    assert emb.band_floats == band_floats
+    assert emb.banded(f, (7, 8)) and not emb.banded(torch.randn(2, 3, 7, 8), (7, 8))
+    assert not _deployed(_walk_with_stats(24)).psi.banded(torch.randn(1, 24, 53, 61), (7, 8))
+    torch.testing.assert_close(walk.embed(f, (7, 8)), ref, rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match='band_floats=0'):
+        FusedEmbedding(torch.nn.Conv2d(3, 4, 1), torch.nn.BatchNorm2d(4), band_floats=0)
+    from mmseg.registry import MODELS
+    gn = MODELS.build(dict(type='RandomWalk', in_channels=3, embed_channels=16,
+                           norm_cfg=dict(type='GN', num_groups=4)))
+    assert not gn.switch_to_deploy() and not isinstance(gn.psi, FusedEmbedding)
+
+
+def _deployed(walk):
+    walk.switch_to_deploy()
+    return walk
 
 
 def test_channels_last_pooling_equals_plain_pooling_with_ties():
-    """Issue 37: the walks pool a channels-last copy at inference on a CPU: the same maxima,
-    and the same gradient routing where a window holds ties (values on a coarse lattice)."""
-    from mmseg_difnet.models.random_walk import RandomWalk
+    """The deployed walks pool a channels-last copy on a CPU: the same maxima, and the same
+    gradient routing where a window holds ties (values on a coarse lattice)."""
     g = torch.Generator().manual_seed(2)
     z = (torch.randint(-3, 4, (2, 16, 29, 31), generator=g).float() / 2).requires_grad_()
-    ref = RandomWalk.pool(z, (9, 11))
-    out = RandomWalk.pool(z, (9, 11), channels_last=True)
+    ref = pool_to_grid(z, (9, 11))
+    out = pool_to_grid(z, (9, 11), channels_last=True)
     assert torch.equal(out, ref) and out.shape == (2, 16, 9, 11)
     w = torch.randn(out.shape, generator=g)
     assert torch.equal(torch.autograd.grad(out, z, w)[0], torch.autograd.grad(ref, z, w)[0])
 
 
 def test_training_embedding_keeps_the_batch_statistics():
-    """In training mode BN normalises with the batch's statistics: nothing is folded, and the
-    running statistics move as BN's own."""
+    """In training mode BN normalises with the batch's statistics, and the running statistics
+    move as BN's own."""
     walk = _walk_with_stats(3).train()
-    assert norms.folded_conv_bn(walk.psi.conv, walk.psi.bn) is None
     mean0 = walk.psi.bn.running_mean.clone()
     f = torch.randn(2, 3, 20, 22)
     z = walk.psi.conv(f)
     expect = (z - z.mean((0, 2, 3), keepdim=True)) / torch.sqrt(
         z.var((0, 2, 3), unbiased=False, keepdim=True) + walk.psi.bn.eps)
     expect = expect * walk.psi.bn.weight.view(1, -1, 1, 1) + walk.psi.bn.bias.view(1, -1, 1, 1)
-    torch.testing.assert_close(walk.features(f), expect, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(walk.psi(f), expect, rtol=1e-4, atol=1e-5)
     assert not torch.equal(walk.psi.bn.running_mean, mean0)
+
+
+def test_a_deployed_model_gives_the_training_forms_logits():
+    """switch_to_deploy on a whole DifNet (every walk fused, BN statistics away from their
+    initial values): the same logits as the eval-mode training form, to float rounding."""
+    import copy
+
+    from mmseg_difnet.deployment import switch_to_deploy
+    model = build(difnet_cfg(depth=18))
+    model.train()
+    with torch.no_grad():  # running statistics of a few batches
+        for i in range(2):
+            model(torch.randn(2, 3, 65, 65, generator=torch.Generator().manual_seed(i)),
+                  mode='tensor')
+    model.eval()
+    x = torch.randn(1, 3, 65, 81, generator=torch.Generator().manual_seed(5))
+    deployed = copy.deepcopy(model)
+    assert switch_to_deploy(deployed, band_floats=4096) == len(model.decode_head.walks) == 5
+    with torch.no_grad():
+        ref, out = model(x, mode='tensor'), deployed(x, mode='tensor')
+    assert ref.shape == out.shape == (1, model.decode_head.num_classes, 9, 11)  # stride 8
+    torch.testing.assert_close(out, ref, rtol=1e-4, atol=1e-4)

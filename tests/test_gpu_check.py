@@ -1,4 +1,4 @@
-"""tools/misc/gpu_check.sh, the GPU checks in one script (issue 31), run end to end on the CPU in
+"""tools/misc/gpu_check.sh, the GPU checks in one script, run end to end on the CPU in
 its dry-run mode (tiny sizes, the existing environment), so that it cannot rot before a GPU
 is lent."""
 import json

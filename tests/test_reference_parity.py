@@ -227,7 +227,7 @@ GRIDS = {(97, 83): (13, 11), (264, 256): (34, 33)}
 @pytest.mark.parametrize('impl', ['auto', 'fused', 'chunked', 'dense'])
 def test_difnet18_equals_the_reference_protocol(difnet_pair, size, impl):
     """The seed (x, M, s) is computed as the reference computes it: equal to 1e-5. The walks'
-    Ψ is computed at inference with BN folded into its conv (issue 37), whose rounding the
+    Ψ is computed at inference with BN folded into its conv, whose rounding the
     unscaled softmax(ΨΨᵀ) amplifies: y_t and the logits are held to the reference's own
     float32 error, measured against the reference in float64 (the plugin's is smaller)."""
     plugin, ref, ref64 = difnet_pair

@@ -1,4 +1,4 @@
-"""The refinement mode (issue 25): output x + α (y_T − s) with α from 0, so a diffusion model
+"""The refinement mode: output x + α (y_T − s) with α from 0, so a diffusion model
 started from a plain checkpoint is that plain model (outputs, loss and the seed branch's
 gradients) until α moves; DiffusionHead's default (DifNetHead keeps the paper's y_T); and
 WalkDiagnosticsHook, which records why the walks learn, without changing the run."""

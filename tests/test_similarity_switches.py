@@ -1,4 +1,4 @@
-"""The similarity switches beyond the paper (issue 41; docs/reference_differences.md rows
+"""The similarity switches beyond the paper (docs/reference_differences.md rows
 18-20): a learned temperature of P, learning-rate multipliers for the walks' parameters, a
 narrower Ψ. Values against an independent dense computation, fused = dense for values and
 gradients, and the optimizer's groups as the config says."""

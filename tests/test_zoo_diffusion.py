@@ -1,4 +1,4 @@
-"""Diffusion on mmseg's own model-zoo configs, as a zoo user meets it (issue 28): each config
+"""Diffusion on mmseg's own model-zoo configs, as a zoo user meets it: each config
 taken from the ``mmseg::`` tree, turned into a diffusion model by the recipe of
 docs/diffusion_for_any_model.md with ``sim_channels`` left out, built, trained one step and
 tested per walk."""

@@ -33,6 +33,7 @@ from PIL import Image
 from mmseg_difnet.checkpoint import load_fitting_checkpoint
 from mmseg_difnet.datasets import imread_checked
 from mmseg_difnet.datasets.load_image_checked import MAX_PIXELS
+from mmseg_difnet.deployment import switch_to_deploy
 from mmseg_difnet.utils import for_one_process, output_dir_error, walk_progress
 from mmseg_difnet.visualization import diffusion_study as ds
 
@@ -99,6 +100,7 @@ def main(argv=None):
         load_fitting_checkpoint(model, args.checkpoint)
     except ValueError as e:
         fail(str(e))
+    switch_to_deploy(model)  # the walks' inference form: the same output, faster
     H, W = image.shape[:2]
     scale = min(1.0, args.max_side / max(H, W)) if args.max_side else 1.0
     small = mmcv.imrescale(image, scale) if scale < 1 else image

@@ -1,4 +1,4 @@
-# The refinement study's round three (issue 41; docs/studies/refinement.md, "Round three"):
+# The refinement study's round three (docs/studies/refinement.md, "Round three"):
 # round two's refinement-mode arm (difnet-deeplabv3plus_mv2-d8-shared_camvid-240x320_refine-gate.py)
 # plus the similarity study's label-affinity loss with that study's setting (all five P_t,
 # loss_weight 1.0, class-balanced; configs/difnet/difnet_mv2-d8-affinity_camvid-240x320_2k.py).

@@ -1,5 +1,5 @@
-# The refinement study's diffusion arm in the refinement mode (issue 25;
-# docs/studies/refinement.md, "Round two"): the first study's diffusion arm
+# The refinement study's diffusion arm in the refinement mode (docs/studies/refinement.md, "Round
+# two"): the first study's diffusion arm
 # (difnet-deeplabv3plus_mv2-d8-shared_camvid-240x320_refine.py) whose output is
 # x + α (y_T − s) with α from 0 (decode_head.gate_init), so that it starts as the plain model
 # it continues. --cfg-options model.seed_checkpoint=<the plain model's checkpoint>.

@@ -1,4 +1,4 @@
-# Beyond the paper (issue 41 and 37, docs/studies/similarity.md, "Other switches"): the paper's
+# Beyond the paper (docs/studies/similarity.md, "Other switches"): the paper's
 # DifNet-MV2 at the similarity study's schedule with a narrower Ψ (d = 16 instead of the
 # paper's 64): P·y's fused kernels pad to max(d, K) = 24 columns instead of 64
 # (docs/fast_diffusion.md, "P·y of one walk by the width d of Ψ").

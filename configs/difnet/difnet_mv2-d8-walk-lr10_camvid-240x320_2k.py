@@ -1,4 +1,4 @@
-# Beyond the paper (issue 41, docs/studies/similarity.md, "Other switches"): the paper's
+# Beyond the paper (docs/studies/similarity.md, "Other switches"): the paper's
 # DifNet-MV2 at the similarity study's schedule with ten times the learning rate for the
 # walks' parameters: μ_t, β_t (single numbers whose gradients are 1e-2 or smaller,
 # configs/difnet/difnet-deeplabv3plus_mv2-d8-shared_camvid-240x320_refine-gate.py) and Ψ's

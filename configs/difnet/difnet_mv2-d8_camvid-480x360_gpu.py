@@ -1,5 +1,5 @@
-# The paper's DifNet-MV2 on CamVid for the GPU study (issue 38;
-# docs/studies/camvid_gpu.md): full 480×360 frames, batch 16, the schedule sized on the device.
+# The paper's DifNet-MV2 on CamVid for the GPU study (docs/studies/camvid_gpu.md): full 480×360
+# frames, batch 16, the schedule sized on the device.
 _base_ = [
     '../_base_/models/difnet_mv2-d8.py', '../_base_/datasets/camvid_480x360_gpu.py',
     '../_base_/default_runtime.py', '../_base_/schedules/camvid_gpu_study.py'

@@ -8,7 +8,7 @@ from typing import Dict, List, Optional
 import torch
 import torch.nn as nn
 from mmengine.logging import print_log
-from mmengine.runner.checkpoint import _load_checkpoint_to_model
+from mmengine.runner import load_state_dict
 
 from .keys import show_keys, strip_module_prefix
 from .reading import read_checkpoint, state_dict_of
@@ -118,7 +118,7 @@ def load_fitting_checkpoint(model: nn.Module, path: str) -> nn.Module:
     """Load ``path`` into ``model`` (built by mmseg's ``init_model`` without weights), as
     ``init_model`` would, after :func:`check_checkpoint_fits`: one read of the file."""
     ckpt = check_checkpoint_fits(path, model)
-    _load_checkpoint_to_model(model, ckpt)
+    load_state_dict(model, strip_module_prefix(state_dict_of(ckpt)))  # mmengine's, as init_model
     if 'dataset_meta' in ckpt.get('meta', {}):
         model.dataset_meta = ckpt['meta']['dataset_meta']
     return model

@@ -4,7 +4,9 @@ from typing import Dict, List
 
 
 def strip_module_prefix(state: Dict[str, object]) -> Dict[str, object]:
-    """``state`` with the ``module.`` prefix of a DDP-wrapped model's keys removed."""
+    """``state`` with the ``module.`` prefix of a DDP-wrapped model's keys removed: mmengine's
+    ``revise_keys`` default, which it applies only while loading; the fit checks read the
+    keys before anything is loaded."""
     return {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
 
 

@@ -7,6 +7,10 @@ the seed backbone, its decode head the seed head (``decode_head.seed_head.*`` un
 :class:`DiffusionHead`; unchanged under :class:`DifNetHead`, whose ASPP-v2 keys are
 DeepLabV2Head's), its auxiliary head the auxiliary head. H, the walks and the similarity branch
 start fresh.
+
+Not mmengine's ``Pretrained`` init with ``prefix`` (one per part): it loads with strict=False
+and only logs what does not fit, where this mapping refuses another model's checkpoint naming
+the keys, for every part at once.
 """
 import os.path as osp
 from typing import Dict, List, Tuple

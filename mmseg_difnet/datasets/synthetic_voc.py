@@ -15,6 +15,7 @@ import os.path as osp
 from typing import Dict
 
 import numpy as np
+from mmseg.datasets import PascalVOCDataset
 from PIL import Image
 
 CLASS_IDS = (1, 7, 12, 15)
@@ -23,18 +24,12 @@ CLASS_COLOURS = {1: (200, 60, 50), 7: (60, 170, 70), 12: (60, 80, 200), 15: (210
 
 
 def voc_palette() -> list:
-    """The PASCAL VOC colour map, as used by its PNG label files."""
-    palette = []
-    for i in range(256):
-        r = g = b = 0
-        c = i
-        for j in range(8):
-            r |= ((c >> 0) & 1) << (7 - j)
-            g |= ((c >> 1) & 1) << (7 - j)
-            b |= ((c >> 2) & 1) << (7 - j)
-            c >>= 3
-        palette += [r, g, b]
-    return palette
+    """The PASCAL VOC colour map of its PNG label files, 256 RGB triples flattened: mmseg's
+    21 class colours (``PascalVOCDataset.METAINFO``), black up to 254 and VOC's void colour
+    (224, 224, 192) at 255."""
+    palette = [c for rgb in PascalVOCDataset.METAINFO['palette'] for c in rgb]
+    palette += [0] * (255 * 3 - len(palette))
+    return palette + [224, 224, 192]
 
 
 def _smooth_noise(rng: np.random.Generator, h: int, w: int, cell: int) -> np.ndarray:

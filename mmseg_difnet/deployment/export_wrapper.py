@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from mmengine.logging import print_log
 from torch import Tensor
 
-from ..models.data_preprocessor import DifNetDataPreProcessor
+from ..models.data_preprocessor import DifNetDataPreProcessor, test_size_padding
 
 OUTPUTS = ('logits', 'labels')
 EXPORTERS = ('dynamo', 'torchscript')
@@ -53,12 +53,8 @@ class ExportWrapper(nn.Module):
         if isinstance(pre, DifNetDataPreProcessor):  # black before normalisation, centred
             return pre.padding(h, w) if pre.test_pad_cfg else (0, 0, 0, 0)
         cfg = getattr(pre, 'test_cfg', None) or {}  # mmseg's: bottom right, after normalising
-        th, tw = cfg.get('size', None) or (h, w)
-        th, tw = max(th, h), max(tw, w)
-        div = cfg.get('size_divisor', None)
-        if div:
-            th, tw = -(-th // div) * div, -(-tw // div) * div
-        return 0, tw - w, 0, th - h
+        return test_size_padding(h, w, cfg.get('size', None), cfg.get('size_divisor', None),
+                            'bottom_right')
 
     def forward(self, image: Tensor) -> Tensor:
         B, C, H, W = image.shape
@@ -99,7 +95,8 @@ def metadata(cfg, checkpoint: Optional[str], wrapper: ExportWrapper, exporter: s
             + (f'(x - mean) / std with mean {[round(v, 3) for v in pre.mean.flatten().tolist()]} '
                f'and std {[round(v, 3) for v in pre.std.flatten().tolist()]}; '
                if wrapper.normalize else 'no normalisation; ')
-            + test_padding(pre) + '; logits resized to the padded size, the padding cropped'),
+            + describe_test_padding(pre)
+            + '; logits resized to the padded size, the padding cropped'),
         preprocessing_outside='resize the image as the test pipeline does, if it resizes: '
                               + test_resize(cfg),
         classes=json.dumps(meta.get('classes')), palette=json.dumps(meta.get('palette')),
@@ -112,7 +109,7 @@ def metadata(cfg, checkpoint: Optional[str], wrapper: ExportWrapper, exporter: s
     return {k: str(v) for k, v in info.items()}
 
 
-def test_padding(pre) -> str:
+def describe_test_padding(pre) -> str:
     if isinstance(pre, DifNetDataPreProcessor):
         cfg = pre.test_pad_cfg
         where = 'centred' if pre.test_pad_position == 'centre' else 'bottom right'

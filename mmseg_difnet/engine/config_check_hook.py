@@ -23,7 +23,10 @@ class ConfigCheckHook(Hook):
     - (the checkpoint of another architecture is refused by the model itself, on every load
       path: :class:`CheckedEncoderDecoder`; ``check_checkpoint=False`` switches that off);
     - a learning-rate schedule that ends, decayed, before ``train_cfg.max_iters``
-      (:func:`check_schedule_covers_the_run`, after a resume too).
+      (:func:`check_schedule_covers_the_run`, after a resume too);
+    - before every training iteration, the batch as the dataloader gives it, on the CPU:
+      labels outside [0, num_classes) other than the ignore index, a NaN/Inf input (the
+      model's ``check_batch``, where it has one: :class:`CheckedEncoderDecoder`).
     """
 
     priority = 'VERY_HIGH'
@@ -44,6 +47,11 @@ class ConfigCheckHook(Hook):
         check_scored_images(runner, 'val_dataloader')
         check_classes(runner, 'train_dataloader')
         check_schedule_covers_the_run(runner)
+
+    def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
+        model = unwrap_model(runner.model)
+        if isinstance(data_batch, dict) and hasattr(model, 'check_batch'):
+            model.check_batch(data_batch, 'training')
 
     def before_val(self, runner):
         check_not_empty(runner, 'val_dataloader')

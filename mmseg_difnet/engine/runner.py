@@ -258,7 +258,8 @@ class DifNetRunner(Runner):
             if getattr(scheduler, 'param_name', None) == 'lr' and hasattr(scheduler,
                                                                          'base_values'):
                 scheduler.base_values = [v * r for v, r in zip(scheduler.base_values, ratios)]
-                if hasattr(scheduler, '_last_value'):
+                if hasattr(scheduler, '_last_value'):  # private: the chainable form's last
+                    # value, which mmengine's schedulers expose no setter for
                     scheduler._last_value = [g['lr'] for g in groups]
         self.logger.warning(
             f'resume: the config\'s learning rate {config_lrs[0]:g} replaces the base '

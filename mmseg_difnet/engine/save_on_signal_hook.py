@@ -53,7 +53,10 @@ class SaveOnSignalHook(Hook):
         step = runner.iter + 1
         if ckpt is not None and not osp.isfile(
                 osp.join(ckpt.out_dir, ckpt.filename_tmpl.format(step))):  # not saved yet
-            ckpt._save_checkpoint(runner)  # every rank: the save is collective
+            # every rank: the save is collective. Private: CheckpointHook has no public
+            # "save now", and runner.save_checkpoint would bypass the hook's out_dir, file
+            # name template, max_keep_ckpts and last_checkpoint file
+            ckpt._save_checkpoint(runner)
         runner.logger.warning(
             f'{name}: stopped after iteration {step}'
             + (f', checkpoint iter_{step}.pth saved in {runner.work_dir}; continue with '

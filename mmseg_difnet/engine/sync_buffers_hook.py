@@ -14,6 +14,8 @@ class SyncBuffersFromRank0Hook(Hook):
     With per-process BN (SyncBN run as BN without CUDA, or ``norm_cfg=dict(type='BN')``)
     each rank updates its own statistics from its own images, so without this each rank
     would validate a slightly different model and the logged mIoU would match no file.
+    mmengine's ``SyncBuffersHook`` does not serve: it averages the ranks' buffers, a model
+    that no checkpoint holds (rank 0 saves its own), and does nothing before testing.
     """
 
     priority = 'VERY_HIGH'

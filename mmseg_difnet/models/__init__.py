@@ -7,8 +7,7 @@ from .difnet_head import DifNetHead
 from .label_affinity import AffinityLoss
 from .random_walk import RandomWalk
 from .resnet import DifNetResNet
-from .shared_similarity import SharedSimilarity
-from .similarity_backbone import SimilarityBackbone
+from .similarity_backbone import SharedSimilarity, SimilarityBackbone
 
 __all__ = ['AffinityLoss', 'CheckedEncoderDecoder', 'DeepLabV2Head', 'DifNetDataPreProcessor',
            'DiffusionHead', 'DiffusionTrace', 'DifNetEncoderDecoder', 'DifNetHead',

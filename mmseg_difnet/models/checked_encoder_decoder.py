@@ -69,10 +69,11 @@ def explain_unknown_argument(error: TypeError, parts: dict) -> Optional[TypeErro
 
 @MODELS.register_module()
 class CheckedEncoderDecoder(EncoderDecoder):
-    """``EncoderDecoder`` that checks, in training, validation and testing alike, that the
-    labels are class indices and that the input holds no NaN/Inf (one NaN pixel would
-    turn the whole prediction into class 0 through the softmax), and that a checkpoint loaded
-    into it is of this model (:meth:`_load_from_state_dict`).
+    """``EncoderDecoder`` that checks, in training (:meth:`check_batch`, on the batch before it
+    reaches the device), validation and testing alike, that the labels are class indices and
+    that the input holds no NaN/Inf (one NaN pixel would turn the whole prediction into
+    class 0 through the softmax), and that a checkpoint loaded into it is of this model
+    (:meth:`_load_from_state_dict`).
 
     Args:
         seed_checkpoint (str, optional): A plain mmseg model's checkpoint (``backbone``,
@@ -121,21 +122,30 @@ class CheckedEncoderDecoder(EncoderDecoder):
         if self.seed_checkpoint is not None:
             load_seed_checkpoint(self, self.seed_checkpoint)
 
-    def _check(self, inputs: Tensor, data_samples: OptSampleList, stage: str) -> None:
+    def _check(self, inputs, data_samples: OptSampleList, stage: str) -> None:
+        """Labels in [0, num_classes) or the ignore index, and a finite input: a tensor
+        (B, C, H, W) or the dataloader's list of (C, H, W) tensors, where an integer input
+        (an image file's pixels) is finite by its type."""
         if exporting():  # a graph cannot branch on tensor data; the inputs are symbolic
             return
         check_labels(data_samples, self.decode_head.num_classes,
                      self.decode_head.ignore_index, stage)
-        if not inputs.isfinite().all():
+        images = inputs if isinstance(inputs, (list, tuple)) else [inputs]
+        bad = sum(int((~x.isfinite()).sum()) for x in images if x.is_floating_point())
+        if bad:
             paths = [s.get('img_path', '?') for s in data_samples or []]
             raise ValueError(
-                f'{stage}: the input of {paths or "this batch"} holds '
-                f'{int((~inputs.isfinite()).sum())} NaN/Inf values: the prediction would be '
-                'meaningless. Check the image (or the array given to inference_model).')
+                f'{stage}: the input of {paths or "this batch"} holds {bad} NaN/Inf values: '
+                'the prediction would be meaningless. Check the image (or the array given to '
+                'inference_model).')
 
-    def loss(self, inputs: Tensor, data_samples: SampleList) -> dict:
-        self._check(inputs, data_samples, 'training')
-        return super().loss(inputs, data_samples)
+    def check_batch(self, data: dict, stage: str = 'training') -> None:
+        """:meth:`_check` on a batch as the dataloader gives it (``inputs``, a list of
+        (C, H, W) tensors, and ``data_samples``), before the data preprocessor moves it to
+        the device: on the CPU, so the device never waits for the check. Training's check:
+        the package's ``ConfigCheckHook`` calls it before every iteration (``loss`` itself
+        does not check, so the step stays free of host-device syncs)."""
+        self._check(data.get('inputs', []), data.get('data_samples'), stage)
 
     def predict(self, inputs: Tensor, data_samples: OptSampleList = None) -> SampleList:
         self._check(inputs, data_samples, 'validation/test')

@@ -1,12 +1,32 @@
 # Copyright (c) mmseg-difnet contributors. Licensed under the Apache License 2.0.
 """Test-time padding that equals training's: black before normalisation, centred."""
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 import torch
 from mmseg.models.data_preprocessor import SegDataPreProcessor
 from mmseg.registry import MODELS
 
 PAD_POSITIONS = ('centre', 'bottom_right')
+
+
+def test_size_padding(h: int, w: int, size: Optional[Sequence[int]] = None,
+                 size_divisor: Optional[int] = None,
+                 position: str = 'centre') -> Tuple[int, int, int, int]:
+    """(left, right, top, bottom) that bring an (h, w) test image to ``size`` (never smaller
+    than the image), then to multiples of ``size_divisor``: as mmseg's ``test_cfg`` of a data
+    preprocessor. ``position``: 'centre' (an odd margin's extra row or column top/left) or
+    'bottom_right' (mmseg's). The one place the test-time padding is computed: the data
+    preprocessor, the export wrapper and the labels of a test sample
+    (``img_padding_size``) follow it."""
+    th, tw = size or (h, w)
+    th, tw = max(th, h), max(tw, w)
+    if size_divisor:
+        th, tw = -(-th // size_divisor) * size_divisor, -(-tw // size_divisor) * size_divisor
+    dh, dw = th - h, tw - w
+    if position == 'bottom_right':
+        return 0, dw, 0, dh
+    top, left = (dh + 1) // 2, (dw + 1) // 2
+    return left, dw - left, top, dh - top
 
 
 @MODELS.register_module()
@@ -45,16 +65,8 @@ class DifNetDataPreProcessor(SegDataPreProcessor):
 
     def padding(self, h: int, w: int) -> Tuple[int, int, int, int]:
         """(left, right, top, bottom) that bring an (h, w) test image to the test size."""
-        th, tw = self.test_pad_cfg.get('size', None) or (h, w)
-        th, tw = max(th, h), max(tw, w)
-        div = self.test_pad_cfg.get('size_divisor', None)
-        if div:
-            th, tw = -(-th // div) * div, -(-tw // div) * div
-        dh, dw = th - h, tw - w
-        if self.test_pad_position == 'bottom_right':
-            return 0, dw, 0, dh
-        top, left = (dh + 1) // 2, (dw + 1) // 2
-        return left, dw - left, top, dh - top
+        return test_size_padding(h, w, self.test_pad_cfg.get('size', None),
+                            self.test_pad_cfg.get('size_divisor', None), self.test_pad_position)
 
     def forward(self, data: dict, training: bool = False) -> Dict[str, Any]:
         for img in data['inputs']:

@@ -18,7 +18,7 @@ from mmseg.registry import MODELS
 from mmseg.utils import ConfigType
 from torch import Tensor
 
-from .label_affinity import grid_labels, similarity_stats
+from .label_affinity import grid_labels, sample_grid_labels, similarity_stats
 from .norms import build_reference_norm
 from .propagation import transition_matrix
 
@@ -106,7 +106,7 @@ class DiffusionHead(BaseDecodeHead):
     diffuse s along the similarity levels f_0 .. f_{T-1}. Only the output is supervised: by
     default the refinement mode's x + α (y_T − s) with α from 0 (the plain model at the start),
     or the paper's y_T (``gate_init=None``). The steps are public, each in one place:
-    :meth:`score_map` (x), :meth:`seed` (x, M, s), :meth:`diffuse` (the cascade, Eq. 5),
+    :meth:`score_map` (x), :meth:`seed` (x, M, s), :meth:`cascade` (Eq. 5),
     :meth:`output`, :meth:`trace` (every intermediate, the levels included) and
     :meth:`transition_matrices` (P_t of a trace, for inspection). :class:`DifNetHead` is the
     case whose seed is DeepLabV2's ASPP-v2 classifier.
@@ -274,14 +274,11 @@ class DiffusionHead(BaseDecodeHead):
                        align_corners=self.align_corners)
         return x, M, s
 
-    def diffuse(self, s: Tensor, levels: Sequence[Tensor]) -> List[Tensor]:
-        """The cascade y_0 = s, y_{t+1} = ⊕_t(f_t, y_t, s) (Eq. 5): y_1 .. y_T, each shaped
-        as s. ``levels`` are f_0 .. f_{T-1}, any spatial sizes."""
-        return self.cascade(s, levels)[0]
-
     def cascade(self, s: Tensor, levels: Sequence[Tensor]
                 ) -> Tuple[List[Tensor], List[Tensor]]:
-        """:meth:`diffuse`, also returning Ψ_1 .. Ψ_T on the diffusion grid, each (B, N, d)."""
+        """The cascade y_0 = s, y_{t+1} = ⊕_t(f_t, y_t, s) (Eq. 5): ``(ys, psis)``, y_1 .. y_T
+        each shaped as s, and Ψ_1 .. Ψ_T on the diffusion grid, each (B, N, d). ``levels`` are
+        f_0 .. f_{T-1}, any spatial sizes."""
         if len(levels) != self.num_walks:
             raise ValueError(f'{type(self).__name__}: {len(levels)} similarity levels for '
                              f'{self.num_walks} walks.')
@@ -332,6 +329,22 @@ class DiffusionHead(BaseDecodeHead):
         (B, N) on the diffusion grid: (T, K, 4)."""
         return torch.stack([similarity_stats(psi, labels, self.num_classes,
                                              self.ignore_index) for psi in trace.psi])
+
+    def sample_similarity_stats(self, trace: DiffusionTrace, data_samples,
+                                input_shape: Tuple[int, int]) -> List[Tensor]:
+        """:meth:`similarity_stats` of each test sample of ``trace``, from its label at its
+        original size (``gt_sem_seg``) resized to the image as fed and padded as the data
+        preprocessor padded it (``img_shape``, ``padding_size``; ``input_shape`` and none
+        where a sample lacks them): one (T, K, 4) per sample."""
+        grid = tuple(trace.s.shape[2:])
+        out = []
+        for i, d in enumerate(data_samples):
+            labels = sample_grid_labels(
+                d.gt_sem_seg.data, d.metainfo.get('img_shape', input_shape),
+                d.metainfo.get('padding_size', [0] * 4), grid, self.ignore_index)  # (1, N)
+            one = trace._replace(psi=[p[i:i + 1] for p in trace.psi])
+            out.append(self.similarity_stats(one, labels.to(trace.s.device)))
+        return out
 
     @staticmethod
     def transition_matrices(trace: DiffusionTrace) -> List[Tensor]:

@@ -10,7 +10,6 @@ from torch import Tensor
 
 from .checked_encoder_decoder import CheckedEncoderDecoder
 from .diffusion_head import SUPPORTED
-from .label_affinity import sample_grid_labels
 from .similarity_backbone import SimilarityBackbone
 
 
@@ -106,15 +105,9 @@ class DifNetEncoderDecoder(CheckedEncoderDecoder):
             self.decode_head.predict_by_feat(trace.out, metas),
             data_samples)  # exactly mmseg's whole-image prediction from the output
         if data_samples and all('gt_sem_seg' in d for d in data_samples):
-            grid = tuple(trace.s.shape[2:])
-            for i, (res, d) in enumerate(zip(results, data_samples)):
-                labels = sample_grid_labels(
-                    d.gt_sem_seg.data, d.metainfo.get('img_shape', inputs.shape[2:]),
-                    d.metainfo.get('padding_size', [0] * 4), grid,
-                    self.decode_head.ignore_index)  # (1, N)
-                one = trace._replace(psi=[p[i:i + 1] for p in trace.psi])
-                res.set_field(self.decode_head.similarity_stats(one, labels.to(inputs.device)),
-                              'similarity_stats')  # (T, K, 4): for PerWalkIoUMetric
+            for res, stats in zip(results, self.decode_head.sample_similarity_stats(
+                    trace, data_samples, tuple(inputs.shape[2:]))):
+                res.set_field(stats, 'similarity_stats')  # (T, K, 4): for PerWalkIoUMetric
         for name, logits in stages.items():
             out = self.postprocess_result(self.decode_head.predict_by_feat(logits, metas),
                                           [SegDataSample(metainfo=m) for m in metas])
@@ -125,7 +118,7 @@ class DifNetEncoderDecoder(CheckedEncoderDecoder):
     def extract_feat(self, inputs: Tensor) -> list:
         """Seed features followed by the similarity levels."""
         if not (self.concurrent_branches and inputs.is_cuda
-                and isinstance(self.neck, SimilarityBackbone)):
+                and isinstance(self.neck, SimilarityBackbone) and self.neck.backbone is not None):
             return self.neck(self.backbone(inputs), inputs)
         main = torch.cuda.current_stream(inputs.device)
         # a stream of PyTorch's pool (no creation per call), kept nowhere: a model holding

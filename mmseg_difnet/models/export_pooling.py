@@ -1,10 +1,13 @@
 # Copyright (c) mmseg-difnet contributors. Licensed under the Apache License 2.0.
-"""Adaptive max pooling in ops every ONNX exporter has (the walks pool Ψ to the grid)."""
+"""The walks' pooling of Ψ to the diffusion grid, and adaptive max pooling in ops every ONNX
+exporter has."""
 from typing import Tuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from ..utils.exporting import exporting
 
 
 def adaptive_max_pool2d(x: Tensor, size: Tuple[int, int]) -> Tensor:
@@ -28,3 +31,18 @@ def adaptive_max_pool2d(x: Tensor, size: Tuple[int, int]) -> Tensor:
         g = x.index_select(dim, idx.flatten())  # dim: out·k
         x = g.unflatten(dim, (out, k)).amax(dim + 1)  # (B, C, h, W), then (B, C, h, w)
     return x
+
+
+def pool_to_grid(z: Tensor, grid: Tuple[int, int], channels_last: bool = False) -> Tensor:
+    """Adaptive max pooling of Ψ to the diffusion grid: (B, d, H_t, W_t) -> (B, d, h, w). A
+    level already at the grid's size is returned as it is (the pooling would be a copy);
+    while exporting, :func:`adaptive_max_pool2d`. ``channels_last``: pool a channels-last
+    copy, the same maxima, which PyTorch's CPU kernel computes faster than NCHW, the copy
+    included (measured in docs/fast_diffusion.md)."""
+    if exporting():
+        return adaptive_max_pool2d(z, grid)
+    if tuple(z.shape[-2:]) == tuple(grid):
+        return z
+    if channels_last:
+        z = z.contiguous(memory_format=torch.channels_last)
+    return F.adaptive_max_pool2d(z, grid)

@@ -1,7 +1,7 @@
 # Copyright (c) mmseg-difnet contributors. Licensed under the Apache License 2.0.
 """How well P_t = softmax(Ψ_t Ψ_tᵀ) knows the classes (Sec. 3: the similarity branch
 "estimates the possibility of any two nodes that belong to the same class"): the similarity
-score, and the label-affinity loss that teaches it (beyond the paper; issue 41,
+score, and the label-affinity loss that teaches it (beyond the paper;
 docs/studies/similarity.md).
 
 Both work on rows of P in blocks of ``chunk`` nodes, so memory is O(chunk·N), never the
@@ -17,7 +17,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmseg.registry import MODELS
 from torch import Tensor
-from torch.utils.checkpoint import checkpoint
+
+from .propagation import row_blocks
 
 CHUNK = 1024
 
@@ -64,15 +65,9 @@ def _log_same_and_total(psi: Tensor, labels: Tensor, ignore_index: int, mask_voi
     """:func:`_row_terms` of every node, ``chunk`` rows at a time (recomputed in backward
     when a gradient is needed): (B, N), (B, N)."""
     N = psi.shape[1]
-    if N <= chunk:
-        return _row_terms(psi, psi, labels, labels, 0, ignore_index, mask_void)
-    parts = []
-    for i in range(0, N, chunk):
-        args = (psi[:, i:i + chunk], psi, labels[:, i:i + chunk], labels, i, ignore_index,
-                mask_void)
-        parts.append(checkpoint(_row_terms, *args, use_reentrant=False)
-                     if psi.requires_grad else _row_terms(*args))
-    return tuple(torch.cat(p, dim=1) for p in zip(*parts))  # type: ignore[return-value]
+    return row_blocks(lambda a, b: _row_terms(psi[:, a:b], psi, labels[:, a:b], labels, a,
+                                              ignore_index, mask_void),
+                      N, chunk, psi.requires_grad and N > chunk)
 
 
 @torch.no_grad()

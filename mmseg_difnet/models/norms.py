@@ -1,13 +1,8 @@
 # Copyright (c) mmseg-difnet contributors. Licensed under the Apache License 2.0.
-"""The norms of H and Ψ: initialised as the reference's, and folded into Ψ's conv at
-inference."""
-from typing import Optional, Tuple
-
-import torch
+"""The norms of H and Ψ, initialised as the reference's."""
 import torch.nn as nn
 from mmcv.cnn import build_norm_layer
 from mmseg.utils import ConfigType
-from torch import Tensor
 
 NORM_WEIGHT_INITS = ('uniform', 'ones')
 
@@ -29,22 +24,3 @@ def build_reference_norm(norm_cfg: ConfigType, channels: int, weight_init: str) 
     if weight_init == 'uniform' and getattr(norm, 'weight', None) is not None:
         nn.init.uniform_(norm.weight, 0.0, 1.0)
     return norm
-
-
-def folded_conv_bn(conv: nn.Conv2d, norm: nn.Module) -> Optional[Tuple[Tensor, Tensor]]:
-    """Weight and bias of ``norm(conv(x))`` as one conv, where ``norm`` is a BatchNorm that
-    uses its running statistics (eval mode); None otherwise (training, other norms).
-    BN(z) = a·z + (β − a·μ) with a = γ / √(σ² + ε), so W' = a·W, b' = a·(b − μ) + β.
-    Computed per call from the parameters (mmcv's ``fuse_conv_bn`` rewrites the module in
-    place, which would change the trained model)."""
-    if (not isinstance(norm, nn.modules.batchnorm._BatchNorm) or norm.training
-            or norm.running_var is None):
-        return None
-    a = torch.rsqrt(norm.running_var + norm.eps)  # (d,)
-    if norm.weight is not None:
-        a = a * norm.weight
-    bias = conv.bias if conv.bias is not None else torch.zeros_like(norm.running_mean)
-    b = (bias - norm.running_mean) * a
-    if norm.bias is not None:
-        b = b + norm.bias
-    return conv.weight * a.view(-1, 1, 1, 1), b  # (d, C_t, 1, 1), (d,)

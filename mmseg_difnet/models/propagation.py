@@ -9,7 +9,7 @@ Every path gives the same values and gradients (tests/test_random_walk.py); an e
 graph takes :func:`export_propagate`.
 """
 import math
-from typing import Optional, Tuple
+from typing import Callable, Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -62,6 +62,23 @@ def fused_propagate(psi: Tensor, y: Tensor) -> Tensor:
     return out[:, 0, :, :K]  # (B, N, K)
 
 
+Blocks = Union[Tensor, Tuple[Tensor, ...]]
+
+
+def row_blocks(fn: Callable[[int, int], Blocks], N: int, chunk: int,
+               checkpointed: bool) -> Blocks:
+    """``fn(start, stop)`` for the nodes start .. stop − 1 of N, ``chunk`` at a time, its
+    outputs (a tensor, or a tuple of them, with the nodes on dim 1) concatenated on dim 1;
+    with ``checkpointed`` each block is recomputed in backward, so memory is O(chunk·N) for
+    rows of an (N, N) matrix. The row blocks of P·y and of the similarity score and the
+    affinity loss."""
+    parts = [checkpoint(fn, i, min(i + chunk, N), use_reentrant=False) if checkpointed
+             else fn(i, min(i + chunk, N)) for i in range(0, N, chunk)]
+    if isinstance(parts[0], tuple):
+        return tuple(torch.cat(p, dim=1) for p in zip(*parts))
+    return torch.cat(parts, dim=1)
+
+
 def _rows(q: Tensor, k: Tensor, v: Tensor) -> Tensor:
     """Rows of P for the nodes q: (B, c, d), (B, N, d), (B, N, K) -> (B, c, K)."""
     return torch.softmax(q @ k.transpose(1, 2), dim=-1) @ v  # (B, c, N) @ (B, N, K)
@@ -73,8 +90,7 @@ def chunked_propagate(psi: Tensor, y: Tensor, chunk: int = 1024) -> Tensor:
     N = psi.shape[1]
     if N <= chunk:
         return dense_propagate(psi, y)
-    return torch.cat([checkpoint(_rows, psi[:, i:i + chunk], psi, y, use_reentrant=False)
-                      for i in range(0, N, chunk)], dim=1)  # (B, N, K)
+    return row_blocks(lambda a, b: _rows(psi[:, a:b], psi, y), N, chunk, True)  # (B, N, K)
 
 
 def choose_impl(impl: str, psi: Tensor, y: Tensor) -> Tuple[str, Optional[str]]:
@@ -108,7 +124,7 @@ def export_propagate(psi: Tensor, y: Tensor, chunk: int = EXPORT_CHUNK,
     N = psi.shape[1]
     if not isinstance(N, int) or N <= dense_max:
         return dense_propagate(psi, y)
-    return torch.cat([_rows(psi[:, i:i + chunk], psi, y) for i in range(0, N, chunk)], dim=1)
+    return row_blocks(lambda a, b: _rows(psi[:, a:b], psi, y), N, chunk, False)
 
 
 _PATHS = dict(fused=fused_propagate, chunked=chunked_propagate, dense=dense_propagate)

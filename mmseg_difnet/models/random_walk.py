@@ -10,7 +10,6 @@ from typing import Optional, Set, Tuple
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from mmseg.registry import MODELS
@@ -18,8 +17,9 @@ from mmseg.utils import ConfigType, OptMultiConfig
 from torch import Tensor
 
 from ..utils.exporting import exporting
-from .export_pooling import adaptive_max_pool2d
-from .norms import build_reference_norm, folded_conv_bn
+from .export_pooling import pool_to_grid
+from .fused_embedding import DEFAULT_BAND_FLOATS, FusedEmbedding
+from .norms import build_reference_norm
 from .propagation import IMPLS, choose_impl, export_propagate, propagate
 
 
@@ -36,29 +36,9 @@ class Embedding(nn.Sequential):
         self.conv = nn.Conv2d(in_channels, embed_channels, 1, bias=True)
         self.bn = build_reference_norm(norm_cfg, embed_channels, norm_weight_init)
 
-
-BAND_FLOATS = 1 << 20  # one band of conv output: 4 MiB in fp32, within a core's L2 here
-
-
-def banded_conv_pool(f: Tensor, weight: Tensor, bias: Tensor, grid: Tuple[int, int],
-                     band_rows: Optional[int] = None) -> Tensor:
-    """adaptive_max_pool2d(conv1×1(f), grid) without writing the conv's output whole.
-
-    A 1×1 conv maps rows to rows, and a max over a window is a max over its rows of the
-    maxima over its columns; so each band of rows is convolved (channels-last, which
-    oneDNN computes faster for few input channels) and pooled over the columns to the
-    grid's width, and the stacked bands are pooled over the rows to the grid's height:
-    the same windows as one adaptive pooling of the whole map. ``band_rows`` defaults to
-    the rows whose output fits :data:`BAND_FLOATS`. Measured in docs/fast_diffusion.md.
-    (B, C, H, W), (d, C, 1, 1), (d,) -> (B, d, h, w)."""
-    d, (H, W) = weight.shape[0], f.shape[-2:]
-    rows = band_rows or max(1, BAND_FLOATS // (f.shape[0] * d * W))
-    bands = []
-    for r in range(0, H, rows):
-        z = F.conv2d(f[:, :, r:r + rows].contiguous(memory_format=torch.channels_last),
-                     weight, bias)  # (B, d, rows, W)
-        bands.append(F.adaptive_max_pool2d(z, (z.shape[-2], grid[1])))  # (B, d, rows, w)
-    return F.adaptive_max_pool2d(torch.cat(bands, dim=2), grid)  # (B, d, H, w) -> (B, d, h, w)
+    def pooled(self, f: Tensor, grid: Tuple[int, int]) -> Tensor:
+        """maxpool(BN(conv1×1(f))) at the grid: (B, C_t, H_t, W_t) -> (B, d, h, w)."""
+        return pool_to_grid(self(f), grid)
 
 
 @MODELS.register_module()
@@ -141,76 +121,23 @@ class RandomWalk(BaseModule):
                 f'RandomWalk: the similarity level has {f.shape[1]} channels but this walk '
                 f'was built for {self.in_channels}; set decode_head.sim_channels to the '
                 'channels of the similarity levels (the image has 3).')
-        psi = self.pooled_features(f, grid).flatten(2).transpose(1, 2)  # (B, N, d)
+        psi = self.psi.pooled(f, grid).flatten(2).transpose(1, 2)  # (B, N, d)
         if self.log_temperature is None:
             return psi
         return psi * torch.exp(0.5 * self.log_temperature)
 
-    def pooled_features(self, f: Tensor, grid: Tuple[int, int]) -> Tensor:
-        """maxpool(BN(conv1×1(f))) at the grid: (B, C_t, H_t, W_t) -> (B, d, h, w).
-
-        At inference on a CPU a level with fewer channels than Ψ (the image, at the input's
-        full size) is convolved and pooled in bands of rows (:func:`banded_conv_pool`), so
-        that the (B, d, H_t, W_t) tensor is never written whole, and another level is pooled
-        from a channels-last copy (``pool(..., channels_last=True)``); otherwise (training,
-        an export, a GPU) :meth:`pool` of :meth:`features`. Equal to float rounding
-        (tests/test_fast_diffusion.py)."""
-        folded = None if exporting() else folded_conv_bn(self.psi.conv, self.psi.bn)
-        if folded is None:  # training (BN uses the batch's statistics), or an export
-            return self.pool(self.psi(f), grid)
-        if self._banded(f, grid, folded):
-            return banded_conv_pool(f, *folded, grid)
-        return self.pool(self._folded_conv(f, folded), grid,
-                         channels_last=f.device.type == 'cpu')
-
-    def banded_weights(self, f: Tensor, grid: Tuple[int, int]) -> Optional[Tuple[Tensor, Tensor]]:
-        """The folded conv+BN weights where :meth:`pooled_features` takes the banded path
-        (inference on a CPU, fewer channels than Ψ, a level not at the grid's size), else
-        None. Not on a GPU: its memory is fast, and at batch 1 it waits on kernel launches
-        (docs/fast_diffusion.md, "On a GPU"), of which the bands would add two each."""
-        folded = None if exporting() else folded_conv_bn(self.psi.conv, self.psi.bn)
-        return folded if folded is not None and self._banded(f, grid, folded) else None
-
-    @staticmethod
-    def _banded(f: Tensor, grid: Tuple[int, int], folded: Tuple[Tensor, Tensor]) -> bool:
-        return (f.device.type == 'cpu' and f.shape[1] < folded[0].shape[0]
-                and tuple(f.shape[-2:]) != tuple(grid))
-
-    def features(self, f: Tensor) -> Tensor:
-        """BN(conv1×1(f)) at the level's resolution: (B, C_t, H_t, W_t) -> (B, d, H_t, W_t).
-
-        At inference (the norm a BatchNorm using its running statistics) the norm is an
-        affine map per channel and is folded into the conv's weights and bias: one pass over
-        the (B, d, H_t, W_t) tensor instead of two, equal to float rounding for any sign of γ
-        (the pooling comes after both). A level with fewer channels than Ψ (the image, at the
-        input's full size) is convolved channels-last, which oneDNN computes faster than NCHW
-        (measured in docs/fast_diffusion.md); the result is the same tensor."""
-        folded = None if exporting() else folded_conv_bn(self.psi.conv, self.psi.bn)
-        if folded is None:  # training (BN uses the batch's statistics), or an export
-            return self.psi(f)
-        return self._folded_conv(f, folded)
-
-    @staticmethod
-    def _folded_conv(f: Tensor, folded: Tuple[Tensor, Tensor]) -> Tensor:
-        """The folded conv+BN; channels-last input where f has fewer channels than Ψ."""
-        if f.shape[1] < folded[0].shape[0]:
-            f = f.contiguous(memory_format=torch.channels_last)
-        return F.conv2d(f, *folded)  # (B, d, H_t, W_t)
-
-    @staticmethod
-    def pool(z: Tensor, grid: Tuple[int, int], channels_last: bool = False) -> Tensor:
-        """Adaptive max pooling of Ψ to the diffusion grid; a level already at the grid's size
-        is returned as it is (the pooling would be a copy). ``channels_last``: pool a
-        channels-last copy, the same maxima, which PyTorch's CPU kernel computes about 3×
-        faster than NCHW, the copy included (docs/fast_diffusion.md); the walks use it at
-        inference on a CPU. (B, d, H_t, W_t) -> (B, d, h, w)."""
-        if exporting():
-            return adaptive_max_pool2d(z, grid)
-        if tuple(z.shape[-2:]) == tuple(grid):
-            return z
-        if channels_last:
-            z = z.contiguous(memory_format=torch.channels_last)
-        return F.adaptive_max_pool2d(z, grid)
+    def switch_to_deploy(self, band_floats: int = DEFAULT_BAND_FLOATS) -> bool:
+        """The inference form of Ψ (:class:`FusedEmbedding`): the BN folded into the conv with
+        its running statistics, channels-last and, on a CPU, the image level convolved and
+        pooled in bands of ``band_floats`` floats. Not for training (the BN is gone); a norm
+        without running statistics (GN, LN) stays. Returns whether Ψ was fused."""
+        if isinstance(self.psi, FusedEmbedding):
+            return True
+        if not isinstance(self.psi.bn, nn.modules.batchnorm._BatchNorm) or \
+                self.psi.bn.running_var is None:
+            return False
+        self.psi = FusedEmbedding(self.psi.conv, self.psi.bn, band_floats)
+        return True
 
     def forward(self, f: Tensor, y: Tensor, s: Tensor, return_psi: bool = False):
         """Apply ⊕_t (Eq. 5).

@@ -45,7 +45,10 @@ def _dicts(node) -> Iterator[dict]:
 
 
 def sync_bn_to_bn(cfg: Config) -> int:
-    """Replace every ``SyncBN`` of ``cfg.model`` by ``BN``; returns how many were replaced."""
+    """Replace every ``SyncBN`` of ``cfg.model`` by ``BN``; returns how many were replaced.
+    On the config, not mmengine's ``revert_sync_batchnorm`` on a built model: mmseg's
+    ``init_model``, ``MMSegInferencer``, ``mim test`` and DDP on gloo build the model
+    themselves from the config."""
     n = 0
     for d in _dicts(cfg.model):
         if d.get('type') == 'SyncBN':

@@ -22,7 +22,7 @@ from urllib.parse import quote
 import numpy as np
 import torch
 import torch.nn.functional as F
-from mmseg.apis.utils import _preprare_data  # mmseg's own data path of inference_model
+from mmseg.apis.utils import _preprare_data  # private: see page_data
 from PIL import Image
 
 from ..models.label_affinity import sample_grid_labels
@@ -61,6 +61,9 @@ def page_data(model, image: np.ndarray, label: Optional[np.ndarray] = None) -> D
     if not hasattr(head, 'trace'):
         raise ValueError(f'the decode head is {type(head).__name__}, not a diffusion head '
                          '(DifNetHead or DiffusionHead): there are no walks to show.')
+    # mmseg 1.2 has no public function that turns an array into the model's test-pipeline
+    # input without running the model (inference_model runs it; MMSegInferencer builds its
+    # own model from a config): this is the data path inference_model itself takes
     data, _ = _preprare_data(image, model)
     shown = data['inputs'][0].numpy()[::-1].transpose(1, 2, 0)  # (H, W, 3) RGB, as fed
     data = model.data_preprocessor(data, False)

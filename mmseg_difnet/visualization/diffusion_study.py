@@ -56,10 +56,12 @@ def study(model, image: np.ndarray, points: Optional[Sequence[Point]] = None) ->
 
 
 def palette_of(model) -> np.ndarray:
-    from mmseg_difnet.datasets.synthetic_voc import voc_palette
+    """The model's palette (``dataset_meta``), else VOC's 21 colours repeated to 256."""
+    from mmseg.datasets import PascalVOCDataset
     pal = (getattr(model, 'dataset_meta', None) or {}).get('palette')
-    pal = np.array(pal if pal else np.array(voc_palette()).reshape(-1, 3)[:256], np.uint8)
-    return pal
+    if not pal:
+        pal = np.tile(np.array(PascalVOCDataset.METAINFO['palette']), (13, 1))[:256]
+    return np.array(pal, np.uint8)
 
 
 def _colour(labels: np.ndarray, palette: np.ndarray, size: Tuple[int, int]) -> np.ndarray:

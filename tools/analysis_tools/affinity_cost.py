@@ -1,4 +1,4 @@
-"""What the similarity switches cost (issue 41, item 5; docs/studies/similarity.md): the
+"""What the similarity switches cost (docs/studies/similarity.md): the
 parameters, the inference GFLOPs (one 240×320 frame) and the training-step time of the paper's
 DifNet-MV2 and of each switch (the label-affinity loss, a learned temperature, a narrower Ψ),
 side by side in one run (interleaved rounds), on the similarity study's recipe (batch 4, 192²

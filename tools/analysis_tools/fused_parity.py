@@ -7,7 +7,7 @@ The reference is the dense path in float64 (float32 on devices without it); each
 fused result is compared with it, against a tolerance fixed per dtype: 1e-4 for float32 and
 3e-2 for bfloat16 (8 bits of mantissa), relative to the reference's largest magnitude.
 
-Also (issue 37) P·y with y at its own width (the classes rounded up to 8) instead of padded to
+Also P·y with y at its own width (the classes rounded up to 8) instead of padded to
 Ψ's: whether a fused kernel takes a value width unlike the query width on this device (on
 CUDA the memory-efficient one may; PyTorch's CPU flash kernel does not), its error, and its
 time against the padded path's, forward and forward + backward.

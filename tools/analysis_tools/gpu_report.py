@@ -1,5 +1,5 @@
 """Merge the JSON of each tools/misc/gpu_check.sh step into OUT/gpu_check.json, and write
-OUT/gpu_check.md: the tables and the GPU targets (issue 31), each met or missed by how much.
+OUT/gpu_check.md: the tables and the GPU targets, each met or missed by how much.
 
     python tools/analysis_tools/gpu_report.py PARTS_DIR OUT_DIR
 

@@ -1,4 +1,4 @@
-"""Pack CamVid for the device tool's 64 MiB carry (issue 38; docs/studies/camvid_gpu.md): the
+"""Pack CamVid for the device tool's 64 MiB carry (docs/studies/camvid_gpu.md): the
 frames of the given splits as JPEG (quality 95), the labels as they are (8-bit PNG), in
 SegNet's layout, so `CamVidDataset(img_suffix='.jpg')` reads it. Every model of the GPU
 study sees these same frames.

@@ -1,4 +1,4 @@
-"""The CamVid comparison at a GPU schedule (issue 38; design and criterion in
+"""The CamVid comparison at a GPU schedule (design and criterion in
 docs/studies/camvid_gpu.md, fixed before any GPU number): DeepLabV2-MV2 and DifNet-MV2 for
 three training seeds on the packed CamVid (tools/misc/pack_camvid.py), every run at once on
 the one GPU, the schedule sized from a timed first stretch of iterations so that training

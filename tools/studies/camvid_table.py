@@ -24,7 +24,7 @@ CRITERION = (
 
 
 CRITERION_PAIRED = (
-    'Fixed before the runs (2026-11-30, docs/studies/camvid.md, "Round two"). Training seeds 3 '
+    'Fixed before the runs (docs/studies/camvid.md, "Round two"). Training seeds 3 '
     'to 8, the first study\'s design otherwise; for each seed the paired difference d = '
     'DifNet-MV2 - DeepLabV2-MV2 (same seed: same data order and seed-branch start). (1) '
     'DifNet-MV2 beats DeepLabV2-MV2 if the mean d in test mIoU exceeds twice its standard '

@@ -28,7 +28,7 @@ CRITERION = (
 MODELS_V2 = (('DeepLabV3+-MV2, continued', 'plain'),
              ('DeepLabV3+-MV2 + diffusion, refinement mode', 'gate'))
 CRITERION_V2 = (
-    'Fixed before the runs (2026-11-30, docs/studies/refinement.md, "Round two"). '
+    'Fixed before the runs (docs/studies/refinement.md, "Round two"). '
     'Training seeds 0, 1, 2 of the '
     '400-iteration continuation from one trained DeepLabV3+-MV2; for each seed the paired '
     'difference d = refinement-mode arm - plain arm (same seed, same data order). (1) The '
@@ -41,7 +41,7 @@ CRITERION_V2 = (
 MODELS_V3 = (('DeepLabV3+-MV2, continued', 'plain'),
              ('DeepLabV3+-MV2 + diffusion, refinement mode, taught similarity', 'taught'))
 CRITERION_V3 = (
-    'Fixed before the runs (2026-12-02, docs/studies/refinement.md, "Round three"). Round '
+    'Fixed before the runs (docs/studies/refinement.md, "Round three"). Round '
     'two\'s design and rule with its diffusion arm plus the similarity study\'s label-affinity '
     'loss (all five P_t, weight 1.0, class-balanced): training seeds 0, 1, 2 of the '
     '400-iteration continuation from one trained DeepLabV3+-MV2, d = taught arm - plain arm '

@@ -1,4 +1,4 @@
-"""Tables and JSON of the similarity study (round three, issue 41;
+"""Tables and JSON of the similarity study (round three;
 tools/studies/similarity_study.sh, docs/studies/similarity.md), from the metrics
 tools/test.py wrote for each run, with the verdicts of the criterion fixed before the runs.
 
@@ -30,7 +30,7 @@ CLASSES = CamVidDataset.METAINFO['classes']
 KEYS = ('mIoU', 'mIoU_band2', 'mIoU_band5', 'mIoU_band10', 'mAcc', 'aAcc')
 STAGES = ('x', 's', 'y1', 'y2', 'y3', 'y4', 'y5')
 CRITERION = (
-    'Fixed 2026-12-01 before the runs (docs/studies/similarity.md). Six seeds (3-8), paired '
+    'Fixed before the runs (docs/studies/similarity.md). Six seeds (3-8), paired '
     'per seed; for each comparison the per-seed difference d, positive if mean d > 2 SE '
     '(sample std / sqrt(6)), negative if < -2 SE, else null: (1) taught - DeepLabV2, (2) '
     'paper - DeepLabV2, (3) taught - paper, each in test mIoU and in mIoU within 2 px of a '

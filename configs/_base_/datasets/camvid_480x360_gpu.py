@@ -1,4 +1,4 @@
-# CamVid for the GPU study (issue 38; docs/studies/camvid_gpu.md): the frames at their full
+# CamVid for the GPU study (docs/studies/camvid_gpu.md): the frames at their full
 # 480×360, packed for the device as JPEG (quality 95, tools/misc/pack_camvid.py: every model
 # sees the same frames) with the labels unchanged. The augmentation of camvid_240x320.py (the
 # paper's, Sec. 5.1: random scale 0.5-1.4, crop, flip, black padding) at the full scale, crops

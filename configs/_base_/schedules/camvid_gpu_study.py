@@ -1,4 +1,4 @@
-# The schedule of the GPU study (issue 38; docs/studies/camvid_gpu.md): the CamVid study's
+# The schedule of the GPU study (docs/studies/camvid_gpu.md): the CamVid study's
 # optimiser and poly policy (SGD, momentum 0.9, weight decay 5e-4, poly 0.9) at mmseg's
 # lr 0.01 for its batch of 16 (mmseg's 4×4 schedules); max_iters is sized on the device from
 # a timed first stretch of iterations (tools/studies/camvid_gpu_study.py sets

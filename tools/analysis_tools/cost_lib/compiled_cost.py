@@ -15,7 +15,7 @@ from .timing import autocast, interleaved, ratio_stats, sync
 
 def compiled_table(device: torch.device, rounds: int, repeats: int, configs: Sequence[str],
                    size: int = 505, dtype: str = 'fp32', concurrent: bool = False) -> Dict:
-    """Table 4 without launch overhead (issue 38): both models eager and under
+    """Table 4 without launch overhead: both models eager and under
     ``torch.compile`` (``mode='reduce-overhead'``, CUDA graphs, on a GPU; inductor's default
     on a CPU), the models of the two config files ``configs`` (DifNet, DeepLabV2),
     interleaved at ``size``, batch 1, autocast to ``dtype``; the compiled model's logits

@@ -19,7 +19,7 @@ import torch
 from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 
-from mmseg_difnet.deployment import ExportWrapper, export_onnx
+from mmseg_difnet.deployment import ExportWrapper, export_onnx, switch_to_deploy
 from mmseg_difnet.deployment.segmenter import Segmenter
 
 from .inference_cost import model_cfg
@@ -38,14 +38,15 @@ DEPLOY_BACKENDS = ('pytorch', 'onnxruntime', 'openvino')
 
 def deploy_model(config: str):
     """The model of the config file ``config`` with every BN γ in U(0.5, 1.5) (mmseg's
-    ResNet starts some at 0, which an exporter may fold away), in an ExportWrapper giving
-    logits."""
+    ResNet starts some at 0, which an exporter may fold away), its walks in their deploy
+    form, in an ExportWrapper giving logits."""
     init_default_scope('mmseg')
     model = MODELS.build(model_cfg(config)).eval()
     g = torch.Generator().manual_seed(0)
     for m in model.modules():
         if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
             m.weight.data = torch.rand(m.weight.shape, generator=g) + 0.5
+    switch_to_deploy(model)
     return ExportWrapper(model, 'logits')
 
 

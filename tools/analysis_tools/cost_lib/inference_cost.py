@@ -16,6 +16,8 @@ from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
+from mmseg_difnet.deployment import switch_to_deploy
+from mmseg_difnet.models.export_pooling import pool_to_grid
 from mmseg_difnet.models.propagation import choose_impl, propagate
 from mmseg_difnet.utils import for_one_process
 
@@ -32,22 +34,22 @@ PROFILE_STEPS = ('embedding', 'norm', 'pooling', 'P·y', 'walk algebra')
 NARROW_WIDTHS = (16, 32, 64)
 
 
-def diffusion_profile(head, s: torch.Tensor, levels, device: torch.device, rounds: int,
-                      repeats: int) -> Dict:
+def diffusion_profile(head, deployed, s: torch.Tensor, levels, device: torch.device,
+                      rounds: int, repeats: int) -> Dict:
     """The diffusion's time per step and walk, inference: the embedding (Ψ's 1×1 conv), its
     norm, the pooling to the grid, P·y and the walk algebra of Eq. 5, each timed alone on
-    the inputs it gets in the cascade, as today's path computes them ('current': the norm
-    folded into the conv, the image convolved and pooled in bands of rows, timed together
-    as its embedding, the other levels pooled channels-last on a CPU, no pooling at the
-    grid's size) and in
-    the plain order conv, BN, pool ('plain', the path before issue 37), interleaved."""
+    the inputs it gets in the cascade, in the deploy form (``deployed``, the head after
+    :func:`switch_to_deploy`: the norm folded into the conv, the image convolved and pooled
+    in bands of rows, timed together as its embedding, the other levels pooled channels-last
+    on a CPU, no pooling at the grid's size; 'current') and in the training form's order
+    conv, BN, pool (``head``; 'plain'), interleaved."""
     grid = tuple(s.shape[-2:])
     fns, y = {}, s
-    for t, (walk, f) in enumerate(zip(head.walks, levels)):
+    for t, (walk, fused, f) in enumerate(zip(head.walks, deployed.walks, levels)):
         conv, bn = walk.psi.conv, walk.psi.bn
         z = conv(f)
         zn = bn(z)
-        psi = walk.embed(f, grid)  # (B, N, d)
+        psi = fused.embed(f, grid)  # (B, N, d)
         v = y.flatten(2).transpose(1, 2)  # (B, N, K)
         path = choose_impl(walk.impl, psi, v)[0]
         py = propagate(psi, v, path).transpose(1, 2).reshape(y.shape)
@@ -55,16 +57,17 @@ def diffusion_profile(head, s: torch.Tensor, levels, device: torch.device, round
         fns[f'plain/{t}/embedding'] = lambda conv=conv, f=f: conv(f)
         fns[f'plain/{t}/norm'] = lambda bn=bn, z=z: bn(z)
         fns[f'plain/{t}/pooling'] = lambda zn=zn: F.adaptive_max_pool2d(zn, grid)
-        if walk.banded_weights(f, grid) is not None:  # conv and pooling in one pass, in bands
-            fns[f'current/{t}/embedding'] = lambda walk=walk, f=f: walk.pooled_features(f, grid)
+        emb = fused.psi
+        if emb.banded(f, grid):  # conv and pooling in one pass, in bands
+            fns[f'current/{t}/embedding'] = lambda emb=emb, f=f: emb.pooled(f, grid)
         else:
-            fns[f'current/{t}/embedding'] = lambda walk=walk, f=f: walk.features(f)
-            fns[f'current/{t}/pooling'] = (lambda walk=walk, zf=walk.features(f):
-                                           walk.pool(zf, grid, channels_last=not zf.is_cuda))
+            fns[f'current/{t}/embedding'] = lambda emb=emb, f=f: emb(f)
+            fns[f'current/{t}/pooling'] = (lambda zf=emb(f): pool_to_grid(
+                zf, grid, channels_last=not zf.is_cuda))
         fns[f'current/{t}/P·y'] = lambda psi=psi, v=v, path=path: propagate(psi, v, path)
         fns[f'current/{t}/walk algebra'] = (
             lambda py=py, y=y, mu=mu, beta=beta: beta * (mu * py + (1 - mu) * s) + (1 - beta) * y)
-        y = walk(f, y, s)
+        y = fused(f, y, s)
     for d in NARROW_WIDTHS:  # a narrower Ψ (walk_cfg.embed_channels), P·y of the last walk
         psi_d = psi[..., :d].contiguous()
         fns[f'width/{d}'] = lambda psi_d=psi_d, v=v, path=path: propagate(psi_d, v, path)
@@ -96,6 +99,8 @@ def models_and_costs(device: torch.device, rounds: int, repeats: int, difnet_con
     torch.manual_seed(0)
     difnet = MODELS.build(model_cfg(difnet_config)).to(device).eval()
     difnet.concurrent_branches = concurrent
+    trained_head = copy.deepcopy(difnet.decode_head)  # the training form, for the profile
+    switch_to_deploy(difnet)  # as tools/infer.py and the exporter run it
     deeplab = MODELS.build(model_cfg(deeplab_config)).to(device).eval()
     x = torch.randn(1, 3, size, size, device=device)
     res = dict(gflops=dict(difnet50=gflops(difnet, x), deeplabv2_101=gflops(deeplab, x)),
@@ -108,7 +113,7 @@ def models_and_costs(device: torch.device, rounds: int, repeats: int, difnet_con
         parts = interleaved(dict(
             seed=lambda: head.seed(difnet.backbone(x)),
             similarity=lambda: difnet.neck.similarity_levels(x),
-            diffusion=lambda: head.diffuse(s, levels)), device, rounds, repeats)
+            diffusion=lambda: head.cascade(s, levels)), device, rounds, repeats)
         totals = interleaved(dict(difnet50=lambda: difnet(x, mode='tensor'),
                                   deeplabv2_101=lambda: deeplab(x, mode='tensor')),
                              device, rounds, repeats)
@@ -116,7 +121,7 @@ def models_and_costs(device: torch.device, rounds: int, repeats: int, difnet_con
         fused_t = interleaved(dict(difnet50_fused_bn=lambda: fused(x, mode='tensor'),
                                    difnet50=lambda: difnet(x, mode='tensor')),
                               device, rounds, repeats)
-        profile = diffusion_profile(head, s, levels, device, rounds, repeats)
+        profile = diffusion_profile(trained_head, head, s, levels, device, rounds, repeats)
     res['inference'] = dict(
         size=size, rounds=rounds, repeats=repeats,
         seconds={k: statistics.median(v) for k, v in {**parts, **totals}.items()},

@@ -12,7 +12,7 @@ def nonzero_bn_checkpoint(config: str, path: str, size=(96, 128)) -> str:
     """Write to ``path`` the config's model with every BN γ in U(0.5, 1.5), β in U(-0.2, 0.2)
     and running statistics from three training-mode passes (logits of a trained model's
     scale; mmseg's ResNet starts some γ at 0, which an exporter may fold away)."""
-    _, model = build_for_export(config, 'none')
+    _, model = build_for_export(config, 'none', deploy=False)  # a training checkpoint
     g = torch.Generator().manual_seed(0)
     for m in model.modules():
         if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):

@@ -1,4 +1,4 @@
-"""Never lose or mix a training run; every bad label caught at every stage. Each test
+"""Run safety: never lose or mix a training run; every bad label caught at every stage. Each test
 reproduces a fault that used to pass silently (or fail deep inside a library)."""
 import os
 import os.path as osp
@@ -231,6 +231,22 @@ def test_out_of_range_validation_label_is_an_error(data_dir, tmp_path):
     with pytest.raises(ValueError, match=r'validation/test: label values \[30\] in .*'
                        r'syn_val_00001.png lie outside \[0, 21\)'):
         model.val_step(data)  # what the ValLoop and TestLoop call
+
+
+def test_out_of_range_training_label_stops_the_run_before_its_step(data_dir, tmp_path):
+    """The package's runtime checks every training batch on the CPU before the step
+    (ConfigCheckHook calls the model's check_batch); the model's loss itself no longer does."""
+    import glob
+    d = copy_data(data_dir, tmp_path)
+    for path in glob.glob(str(d.joinpath(*VOC, 'SegmentationClass', 'syn_train_*.png'))):
+        label = np.array(Image.open(path))
+        label[:] = 30  # VOC has 21 classes; every crop holds it
+        Image.fromarray(label).save(path)
+    runner = RUNNERS.build(tiny_cfg(str(d), tmp_path / 'w'))
+    with pytest.raises(ValueError, match=r'training: label values \[30\] in .*'
+                       r'syn_train_\d+.png lie outside \[0, 21\)'):
+        runner.train()
+    assert runner.iter == 0  # no step ran
 
 
 def test_16_bit_label_is_checked_before_the_cast(data_dir, tmp_path):

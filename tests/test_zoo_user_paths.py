@@ -1,4 +1,4 @@
-"""What a zoo user met (issue 28), one test per item; each failed before its fix."""
+"""What a zoo user met, one test per item; each failed before its fix."""
 import re
 import subprocess
 import sys

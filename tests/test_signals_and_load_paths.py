@@ -1,4 +1,4 @@
-"""Never lose a run, round three (issue 27): signals as schedulers send them, the whole
+"""Signals as schedulers send them, the whole
 checkpoint verified, every load path checked. Each test reproduces a fault that lost work or
 scored the wrong model before its fix, with the real thing (real signals to the process
 group, real torchrun, real mim)."""

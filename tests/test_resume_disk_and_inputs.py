@@ -1,4 +1,4 @@
-"""Never lose a run, round four (issue 36): the right checkpoint, the disk and the advice.
+"""Resume, the disk and the inputs: the right checkpoint, the disk and the advice.
 Each test reproduces, with real tiny trainings in a real work dir, a fault that continued
 the wrong run, filled the disk, or gave advice that could not work, before its fix."""
 import os
@@ -139,14 +139,14 @@ def test_a_decompression_bomb_is_refused_from_its_header(bomb, tmp_path, capsys)
         with pytest.raises(ValueError, match=msg):
             TRANSFORMS.build(t)(
                 {key: bomb, 'img_path': bomb, 'seg_fields': [], 'reduce_zero_label': False})
-    import sys
-    sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'tools'))
-    import infer
+    import runpy
+    infer = runpy.run_path(osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'tools',
+                                    'infer.py'))  # the tool as a file, as users run it
     with pytest.raises(SystemExit):
-        infer.main(['CONFIG', 'CKPT', bomb, '--out', str(tmp_path)])
+        infer['main'](['CONFIG', 'CKPT', bomb, '--out', str(tmp_path)])
     assert '20000×20000 = 400,000,000 pixels' in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        infer.main(['CONFIG', 'CKPT', str(tmp_path)])
+        infer['main'](['CONFIG', 'CKPT', str(tmp_path)])
     assert 'is a folder: infer.py takes one image' in capsys.readouterr().err
     # the option: a higher limit lets a genuine large image through to the decoder
     from mmseg_difnet.datasets.load_image_checked import check_pixel_budget
