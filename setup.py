@@ -16,6 +16,7 @@ setup(
     # requirements/constraints.txt (mmcv must be the full build with ops).
     install_requires=['mmsegmentation>=1.2.0', 'mmcv>=2.0.0rc4', 'mmengine>=0.10.0',
                       'ftfy', 'regex', 'simplejpeg'],
-    extras_require={'mmpretrain': ['mmpretrain>=1.0.0']},
+    extras_require={'mmpretrain': ['mmpretrain>=1.0.0'],
+                    'densecrf': ['pydensecrf2']},  # post_processor=dict(type='DenseCRF')
     license='Apache License 2.0',
 )

@@ -69,10 +69,16 @@ run "openmim's own dependencies" "Check PyPI access." -- \
 run "deployment: ONNX, its exporter, ONNX Runtime, OpenVINO" "Check PyPI access." -- \
   "${PIP[@]}" onnx onnxscript onnxruntime openvino
 
+# DenseCRF, the anchor of the post-processing study (the package's optional extra `densecrf`):
+# a source package, built once (about 15 minutes on 2 busy cores; pip caches the wheel).
+run "DenseCRF (pydensecrf2, built from source the first time)" \
+  "A C++ compiler and the Python headers are needed (apt install build-essential python3-dev); see pip's message above." -- \
+  "${PIP[@]}" pydensecrf2
+
 run "test tools and this package (editable)" "See pip's message above." -- \
   "${PIP[@]}" pytest hypothesis ruff -e .
 
 run "final import check" "An import failed: see the traceback above." -- \
-  "$VENV/bin/python" -c "import torchvision, mmcv.ops, mmengine, mmseg, mmpretrain, mim, onnxruntime, openvino, onnxscript, mmseg_difnet; print('environment ready')"
+  "$VENV/bin/python" -c "import torchvision, mmcv.ops, mmengine, mmseg, mmpretrain, mim, onnxruntime, openvino, onnxscript, pydensecrf.densecrf, mmseg_difnet; print('environment ready')"
 touch "$VENV/.ready"
 echo "==> [$(date +%T)] done: $VENV"
