@@ -161,7 +161,8 @@ def test_mim_test_runs_a_wrapper_config_with_the_base_models_checkpoint(trained,
                                                                          post, same):
     """``mim test`` on a config that wraps the trained demo model (its dumped config) with a
     post-processor, given the demo's own checkpoint, as a user runs any model: it scores,
-    and without a post-processor or at zero gate it scores exactly the base's mIoU."""
+    and without a post-processor or at zero gate it scores exactly the base's mIoU;
+    ``tools/infer.py`` segments an image with it."""
     import os
     import os.path as osp
     import re
@@ -186,6 +187,12 @@ def test_mim_test_runs_a_wrapper_config_with_the_base_models_checkpoint(trained,
     assert 0 <= miou <= 100
     if same:
         assert miou == base, out[-2000:]
+    # tools/infer.py runs the wrapper config as any model
+    proc = subprocess.run([sys.executable, osp.join(ROOT, 'tools', 'infer.py'), str(wrapper),
+                           trained['ckpt'], trained['image'], '--out', str(tmp_path / 'inf')],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    assert sorted(p.name for p in (tmp_path / 'inf').iterdir()) != []
 
 
 @pytest.mark.parametrize('name', ['densecrf', 'refiner'])

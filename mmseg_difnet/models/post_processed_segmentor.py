@@ -31,14 +31,20 @@ class PostProcessedSegmentor(BaseSegmentor):
         base (dict): The base segmentor's config; its ``data_preprocessor`` becomes this
             model's.
         post_processor (dict, optional): Default: None.
+        data_preprocessor (dict, optional): Used where ``base`` has none. Default: None.
         init_cfg (dict, optional): Initialisation config.
     """
 
     def __init__(self, base: ConfigType, post_processor: OptConfigType = None,
-                 init_cfg: Optional[dict] = None) -> None:
+                 data_preprocessor: OptConfigType = None,
+                 init_cfg: Optional[dict] = None, pretrained=None, train_cfg=None) -> None:
+        # pretrained, train_cfg: mmseg's init_model sets both to None on any model config;
+        # the base keeps its own (this wrapper is never trained)
         base = copy.deepcopy(dict(base))
-        super().__init__(data_preprocessor=base.pop('data_preprocessor', None),
-                         init_cfg=init_cfg)
+        # the base's own preprocessing; mmengine's Runner also passes a config's top-level
+        # data_preprocessor, used where the base has none
+        super().__init__(data_preprocessor=base.pop('data_preprocessor', None)
+                         or data_preprocessor, init_cfg=init_cfg)
         self.base = MODELS.build(base)
         self.post = None if post_processor is None else MODELS.build(post_processor)
         self._register_load_state_dict_pre_hook(self._base_keys)
