@@ -283,15 +283,14 @@ def test_a_deployed_model_gives_the_training_forms_logits():
     from mmseg_difnet.deployment import switch_to_deploy
     model = build(difnet_cfg(depth=18))
     model.train()
-    with torch.no_grad():  # running statistics of a few batches
-        for i in range(2):
-            model(torch.randn(2, 3, 65, 65, generator=torch.Generator().manual_seed(i)),
-                  mode='tensor')
+    with torch.no_grad():  # running statistics of a batch
+        model(torch.randn(2, 3, 33, 33, generator=torch.Generator().manual_seed(0)),
+              mode='tensor')
     model.eval()
-    x = torch.randn(1, 3, 65, 81, generator=torch.Generator().manual_seed(5))
+    x = torch.randn(1, 3, 41, 57, generator=torch.Generator().manual_seed(5))
     deployed = copy.deepcopy(model)
-    assert switch_to_deploy(deployed, band_floats=4096) == len(model.decode_head.walks) == 5
+    assert switch_to_deploy(deployed, band_floats=2048) == len(model.decode_head.walks) == 5
     with torch.no_grad():
         ref, out = model(x, mode='tensor'), deployed(x, mode='tensor')
-    assert ref.shape == out.shape == (1, model.decode_head.num_classes, 9, 11)  # stride 8
+    assert ref.shape == out.shape == (1, model.decode_head.num_classes, 6, 8)  # stride 8
     torch.testing.assert_close(out, ref, rtol=1e-4, atol=1e-4)

@@ -233,6 +233,7 @@ def test_out_of_range_validation_label_is_an_error(data_dir, tmp_path):
         model.val_step(data)  # what the ValLoop and TestLoop call
 
 
+@pytest.mark.slow
 def test_out_of_range_training_label_stops_the_run_before_its_step(data_dir, tmp_path):
     """The package's runtime checks every training batch on the CPU before the step
     (ConfigCheckHook calls the model's check_batch); the model's loss itself no longer does."""

@@ -9,5 +9,6 @@ model = dict(
     _delete_=True,
     type='PostProcessedSegmentor',
     base=base_model,
+    # the bilateral kernel: the val pilot's choice (docs/studies/refinement.md, "Pilot result")
     post_processor=dict(type='DenseCRF', iterations=5, gauss_sxy=3, gauss_compat=3,
-                        bilateral_sxy=50, bilateral_srgb=5, bilateral_compat=4))
+                        bilateral_sxy=30, bilateral_srgb=5, bilateral_compat=3))

@@ -17,4 +17,5 @@ model = dict(
             backbone=dict(type='MobileNetV2', widen_factor=1., out_indices=(0, 1)),
             in_channels=(16, 24), channels=64, embed_channels=32, num_classes=11),
         checkpoint='work_dirs/affinity-refiner_mv2_camvid-240x320/iter_1000.pth',
-        steps=3, alpha=1.0, temperature=1.0, sigma=0.1))
+        # the val pilot's choice (docs/studies/refinement.md, "Pilot result")
+        steps=1, alpha=0.5, temperature=2.0, sigma=None))
