@@ -4,11 +4,13 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 
 CAMVID_ROOT ?= ../shared/data/camvid
+# the refiner trained once from the labels (configs/refiner/affinity-refiner_mv2_camvid-240x320.py)
+REFINER_CKPT ?= ../difnet_runs/refiner/affinity-refiner_seed0/iter_1000.pth
 MV2_WEIGHTS := checkpoints/mobilenetv2_imagenet_mmseg.pth
 
 .PHONY: env lint test test-slow test-browser test-camvid weights demo study study-camvid study-camvid-paired \
 	study-refine study-refine-v2 study-refine-v3 study-similarity study-zoo study-zoo-long \
-	study-zoo-pilot benchmark-zoo benchmark clean-env
+	study-zoo-pilot study-refine-zoo benchmark-zoo benchmark clean-env
 
 $(VENV)/.ready: requirements/constraints.txt tools/misc/setup_env.sh setup.py
 	VENV=$(VENV) bash tools/misc/setup_env.sh
@@ -62,6 +64,10 @@ study-zoo-long: env weights  # the zoo study's 4,000-iteration check: seed 3 of 
 
 study-zoo-pilot: env weights  # the zoo study's pilot (val only, seed 100): benchmarks/camvid_zoo_pilot.json
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CAMVID_ROOT="$(CAMVID_ROOT)" PILOT=1 bash tools/studies/zoo_study.sh
+
+study-refine-zoo: env weights  # post-processing (docs/studies/refinement.md): every finished zoo run plain, with DenseCRF and the refiner, on test: benchmarks/refine_zoo.json
+	$(PY) tools/studies/refine_zoo_study.py ../difnet_runs/camvid_zoo --camvid-root $(CAMVID_ROOT) \
+	  --refiner-checkpoint $(REFINER_CKPT) --json benchmarks/refine_zoo.json
 
 benchmark-zoo: env  # the zoo study's costs side by side (one thread): benchmarks/camvid_zoo_cost.json
 	$(PY) tools/analysis_tools/zoo_cost.py

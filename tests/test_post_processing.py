@@ -226,3 +226,71 @@ def test_the_wrapper_configs_build_and_take_the_zoo_models_checkpoint(name):
         metainfo=dict(img_shape=(48, 64), ori_shape=(48, 64), pad_shape=(48, 64)))]))
     out = model.predict(data['inputs'], data['data_samples'])
     assert out[0].pred_sem_seg.data.shape == (1, 48, 64)
+
+
+def _tiny_camvid(root, n=3, size=(48, 64)):
+    """CamVid's layout with ``n`` random frames per split (11 classes, void 11 -> 255)."""
+    from PIL import Image
+    g = np.random.default_rng(0)
+    for split in ('val', 'test'):
+        for folder in (split, split + 'annot'):
+            (root / folder).mkdir(parents=True)
+        for i in range(n):
+            Image.fromarray(g.integers(0, 256, (*size, 3), dtype=np.uint8)).save(
+                root / split / f'0001TP_{i:06d}.png')
+            Image.fromarray(g.integers(0, 11, size, dtype=np.uint8)).save(
+                root / (split + 'annot') / f'0001TP_{i:06d}.png')
+
+
+@pytest.mark.slow
+def test_the_pilot_and_the_study_tools_run_end_to_end_on_tiny_data(tmp_path):
+    """tools/studies/postprocess_pilot.py (val) and refine_zoo_study.py (test) on a tiny CamVid
+    and a zoo FCN of random weights: the JSONs hold every setting and run; a rerun keeps the
+    runs and adds none; the pilot refuses the test split."""
+    import json
+    import os.path as osp
+    import subprocess
+    import sys
+
+    from helpers import ROOT
+    from mmengine.config import Config
+
+    from mmseg_difnet.utils import for_one_process
+    data = tmp_path / 'camvid'
+    _tiny_camvid(data)
+    zoo = for_one_process(Config.fromfile(
+        osp.join(ROOT, 'configs', 'zoo', 'fcn_mv2-d8_camvid-240x320_2k.py')))
+    torch.manual_seed(0)
+    run = tmp_path / 'zoo' / 'fcn_seed3'
+    run.mkdir(parents=True)
+    torch.save({'state_dict': MODELS.build(zoo.model).state_dict(), 'meta': {}},
+               run / 'iter_2000.pth')
+    (run / 'last_checkpoint').write_text(str(run / 'iter_2000.pth'))
+    (run / 'done').touch()
+    refiner = MODELS.build(Config.fromfile(osp.join(
+        ROOT, 'configs', 'refiner', 'affinity-refiner_mv2_camvid-240x320.py')).model)
+    torch.save({'state_dict': refiner.state_dict(), 'meta': {}}, tmp_path / 'refiner.pth')
+    tools = osp.join(ROOT, 'tools', 'studies')
+    study = [sys.executable, osp.join(tools, 'refine_zoo_study.py'), str(tmp_path / 'zoo'),
+             '--refiner-checkpoint', str(tmp_path / 'refiner.pth'), '--camvid-root', str(data),
+             '--json', str(tmp_path / 'refine_zoo.json')]
+    for _ in range(2):  # the second call keeps the run
+        proc = subprocess.run(study, capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    assert 'fcn_seed3: in' in proc.stdout
+    res = json.loads((tmp_path / 'refine_zoo.json').read_text())
+    r = res['runs']['fcn_seed3']
+    assert r['frames'] == 3 and set(r['cost_ratio']) == {'densecrf', 'refiner'}
+    assert all(0 <= r[m]['mIoU'] <= 100 for m in ('plain', 'densecrf', 'refiner'))
+    assert res['heads']['fcn']['seeds'] == [3]
+    pilot = [sys.executable, osp.join(tools, 'postprocess_pilot.py'), '--base', 'fcn',
+             osp.join(ROOT, 'configs', 'zoo', 'fcn_mv2-d8_camvid-240x320_2k.py'),
+             str(run / 'iter_2000.pth'), '--refiner-checkpoint', str(tmp_path / 'refiner.pth'),
+             '--densecrf', '--camvid-root', str(data), '--out', str(tmp_path / 'pilot.json')]
+    proc = subprocess.run(pilot, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    p = json.loads((tmp_path / 'pilot.json').read_text())
+    assert len(p['refiner']['rows']) == 72 and len(p['densecrf']['rows']) == 12
+    proc = subprocess.run(pilot[:-2] + ['--split', 'test', '--out', str(tmp_path / 'x.json')],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode != 0 and 'the pilot reads val only' in proc.stderr

@@ -11,7 +11,6 @@ sensitivity table and the choice.
         --refiner-checkpoint ../difnet_runs/refiner/.../iter_1000.pth --out pilot.json
 """
 import argparse
-import ast
 import itertools
 import json
 import math
@@ -22,17 +21,13 @@ import time
 import numpy as np
 import torch
 from mmengine.config import Config
-from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
-from mmseg.evaluation import IoUMetric
-from mmseg.registry import DATASETS, MODELS
-from mmseg.structures import SegDataSample
+from mmseg.registry import MODELS
+from study_lib.postprocess import Scorer, base_frames, frames_of, predict, wrapper_of
 
-from mmseg_difnet.checkpoint import checked_loading, read_checkpoint, state_dict_of
 from mmseg_difnet.evaluation.per_walk_metric import boundary_band
 from mmseg_difnet.models.post_processing import joint_bilateral_upsample
 from mmseg_difnet.models.propagation import propagate
-from mmseg_difnet.utils import for_one_process
 
 REFINER_CONFIG = osp.join(osp.dirname(osp.abspath(__file__)), '..', '..', 'configs', 'refiner',
                           'fcn_mv2-d8_camvid-240x320_2k_refiner.py')
@@ -54,74 +49,6 @@ def parse_args(argv=None):
     p.add_argument('--cache', help='a folder keeping each base model\'s scores once done, so '
                    'that a rerun (another session) skips it')
     return p.parse_args(argv)
-
-
-def wrapper_of(config: str, checkpoint: str, post=None):
-    """The base model of ``config`` in a PostProcessedSegmentor, its checkpoint loaded."""
-    cfg = for_one_process(Config.fromfile(config))
-    model = MODELS.build(dict(type='PostProcessedSegmentor', base=cfg.model,
-                              post_processor=post))
-    with checked_loading():
-        model.load_state_dict(state_dict_of(read_checkpoint(checkpoint)))
-    return cfg, model.eval()
-
-
-def frames_of(cfg, root: str, split: str, limit):
-    ds = dict(cfg.test_dataloader.dataset, data_root=root,
-              data_prefix=dict(img_path=split, seg_map_path=split + 'annot'))
-    dataset = DATASETS.build(ds)
-    n = len(dataset) if limit is None else min(limit, len(dataset))
-    return dataset, n
-
-
-class Scorer:
-    """Areas of every pixel and of the ≤ 2 px band, per setting and half of the frames."""
-
-    def __init__(self, num_classes: int, ignore_index: int = 255):
-        self.k, self.ignore = num_classes, ignore_index
-        self.areas = {}
-
-    def add(self, key, half: int, pred: torch.Tensor, label: torch.Tensor, band) -> None:
-        for scope, lab in (('all', label), ('band', band)):
-            a = IoUMetric.intersect_and_union(pred, lab.to(pred), self.k, self.ignore)
-            acc = self.areas.setdefault((key, half, scope), [torch.zeros(self.k)] * 4)
-            self.areas[(key, half, scope)] = [x + y.float().cpu() for x, y in zip(acc, a)]
-
-    def save(self, path: str) -> None:
-        with open(path + '.tmp', 'w') as f:
-            json.dump(dict(k=self.k, ignore=self.ignore, areas={
-                repr(key): [a.tolist() for a in v] for key, v in self.areas.items()}), f)
-        os.replace(path + '.tmp', path)
-
-    @classmethod
-    def load(cls, path: str) -> 'Scorer':
-        with open(path) as f:
-            d = json.load(f)
-        sc = cls(d['k'], d['ignore'])
-        sc.areas = {ast.literal_eval(k): [torch.tensor(a) for a in v]
-                    for k, v in d['areas'].items()}
-        return sc
-
-    def miou(self, key, halves=(0, 1), scope='all') -> float:
-        tot = [sum(self.areas[(key, h, scope)][j] for h in halves) for j in range(4)]
-        iou = tot[0] / tot[1]
-        return float(np.nanmean(iou.numpy()) * 100)
-
-
-def base_frames(model, dataset, n):
-    """Per frame: probabilities (K, H, W), the image (3, H, W, 0..255), the sample."""
-    for i in range(n):
-        data = model.data_preprocessor(pseudo_collate([dataset[i]]))
-        metas = [s.metainfo for s in data['data_samples']]
-        with torch.no_grad():
-            probs = torch.softmax(model.base.inference(data['inputs'], metas).float(), 1)
-        yield probs, model.rgb(data['inputs']), data['data_samples'][0]
-
-
-def predict(model, probs, sample) -> torch.Tensor:
-    out = model.base.postprocess_result(probs.clamp(min=1e-8).log(),
-                                        [SegDataSample(metainfo=sample.metainfo)])
-    return out[0].pred_sem_seg.data[0]
 
 
 def main(argv=None):
