@@ -47,10 +47,10 @@ class PostProcessedSegmentor(BaseSegmentor):
                          or data_preprocessor, init_cfg=init_cfg)
         self.base = MODELS.build(base)
         self.post = None if post_processor is None else MODELS.build(post_processor)
-        self._register_load_state_dict_pre_hook(self._base_keys)
+        self.register_load_state_dict_pre_hook(self._base_keys)
 
     @staticmethod
-    def _base_keys(state_dict, prefix, *args) -> None:
+    def _base_keys(module, state_dict, prefix, *args) -> None:
         """A checkpoint of the base model (keys without ``base.``) loads into ``base``."""
         for k in [k for k in state_dict if k.startswith(prefix)
                   and not k[len(prefix):].startswith(PARTS)]:
