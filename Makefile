@@ -9,7 +9,7 @@ REFINER_CKPT ?= ../difnet_runs/refiner/affinity-refiner_seed0/iter_1000.pth
 MV2_WEIGHTS := checkpoints/mobilenetv2_imagenet_mmseg.pth
 
 .PHONY: env lint test test-slow test-browser test-camvid weights demo study study-camvid study-camvid-paired \
-	study-refine study-refine-v2 study-refine-v3 study-similarity study-zoo study-zoo-long \
+	study-similarity study-zoo study-zoo-baselines study-zoo-long \
 	study-zoo-pilot study-refine-zoo benchmark-zoo benchmark clean-env
 
 $(VENV)/.ready: requirements/constraints.txt tools/misc/setup_env.sh setup.py
@@ -59,6 +59,9 @@ study-similarity: env weights  # round three (issue 41): DeepLabV2, paper and ta
 study-zoo: env weights  # mmseg's heads vs DifNet-MV2, seeds 3-5 (docs/studies/zoo.md): benchmarks/camvid_zoo.json; runs kept in ../difnet_runs/camvid_zoo
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CAMVID_ROOT="$(CAMVID_ROOT)" bash tools/studies/zoo_study.sh
 
+study-zoo-baselines: env weights  # DeepLabV2-MV2 and DifNet-MV2 at seeds 3-5 again, checkpoints kept in ../difnet_runs/camvid_zoo (the similarity study kept none): the post-processing study's last two bases
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CAMVID_ROOT="$(CAMVID_ROOT)" HEADS="deeplabv2 difnet" bash tools/studies/zoo_study.sh
+
 study-zoo-long: env weights  # the zoo study's 4,000-iteration check: seed 3 of every model, into benchmarks/camvid_zoo.json
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CAMVID_ROOT="$(CAMVID_ROOT)" LONG=1 bash tools/studies/zoo_study.sh
 
@@ -71,15 +74,6 @@ study-refine-zoo: env weights  # post-processing (docs/studies/refinement.md): e
 
 benchmark-zoo: env  # the zoo study's costs side by side (one thread): benchmarks/camvid_zoo_cost.json
 	$(PY) tools/analysis_tools/zoo_cost.py
-
-study-refine-v3: env weights  # round three (issue 41): round two's arm plus the label-affinity loss vs the plain continuation: benchmarks/refine_study_v3.json
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CAMVID_ROOT="$(CAMVID_ROOT)" ROUND=3 bash tools/studies/refine_study.sh
-
-study-refine-v2: env weights  # round two (issue 25): the refinement mode vs the plain continuation: benchmarks/refine_study_v2.json
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CAMVID_ROOT="$(CAMVID_ROOT)" ROUND=2 bash tools/studies/refine_study.sh
-
-study-refine: env weights  # CamVid, DeepLabV3+-MV2 continued with/without diffusion: benchmarks/refine_study.json
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CAMVID_ROOT="$(CAMVID_ROOT)" bash tools/studies/refine_study.sh
 
 benchmark: env  # Table 4, training step, FLOPs, diffusion: benchmarks/<device>.json
 	$(PY) tools/analysis_tools/benchmark.py

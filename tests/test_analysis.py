@@ -157,34 +157,3 @@ def test_similarity_pilot_json(tmp_path):
     assert res['split'] == 'val' and sorted(res['runs']) == ['paper_seed100', 'psi16_seed100']
     assert res['runs']['psi16_seed100'] == dict(mIoU=47.3, mIoU_x=46.3, **sims)
     assert 'psi16_seed100 val mIoU 47.3 x 46.3' in proc.stdout
-
-
-def test_refine_table_round_three(tmp_path):
-    """tools/studies/refine_table.py --round 3: the taught arm against the plain one, paired,
-    with round three's criterion, and the taught arm's same-class mass of each P_t."""
-    _write_metrics(tmp_path / 'plain_base' / 'test', '20260101_000000',
-                   {k: 39.0 for k in ('mIoU', 'mIoU_band2', 'mIoU_band5', 'mIoU_band10',
-                                      'mAcc', 'aAcc')})
-    plain = {'0': 41.0, '1': 41.2, '2': 40.8}
-    taught = {'0': 41.1, '1': 41.0, '2': 41.0}  # d = +0.1, -0.2, +0.2: null
-    classes = CamVidDataset.METAINFO['classes']
-    sims = {f'sim_same_P{t}': 0.1 * t for t in range(1, 6)}
-    sims.update({f'sim_same_P5.{c}': 0.25 for c in classes})
-    _write_arm(tmp_path, 'plain', plain)
-    _write_arm(tmp_path, 'taught', taught, walks=True, extra=sims)
-    out = tmp_path / 'v3.json'
-    script = os.path.join(os.path.dirname(__file__), '..', 'tools', 'studies',
-                          'refine_table.py')
-    proc = subprocess.run([sys.executable, script, str(tmp_path), '--round', '3', '--json',
-                           str(out)], capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    res = json.loads(out.read_text())
-    assert res['criterion'].startswith('Fixed before the runs (docs/studies/refinement.md, '
-                                       '"Round three")')
-    diff = [taught[s] - plain[s] for s in ('0', '1', '2')]
-    assert res['difference']['mIoU'] == pytest.approx(diff)
-    assert res['verdict']['mIoU'] == 'null'  # mean 0.033 < 2·SE
-    assert res['output_minus_x'] == pytest.approx([1.0] * 3)
-    assert ('taught: same-class mass on the test frames, P_1 .. P_5 (mean over seeds 0,1,2): '
-            '0.100, 0.200, 0.300, 0.400, 0.500; P_5 pole 0.25, signsymbol 0.25, pedestrian 0.25, '
-            'bicyclist 0.25') in proc.stdout

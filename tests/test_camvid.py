@@ -16,8 +16,8 @@ from mmseg_difnet.utils import prepare_for_device
 
 CONFIGS = {m: osp.join(ROOT, 'configs', 'difnet', f'{m}_mv2-d8_camvid-240x320.py')
            for m in ('deeplabv2', 'difnet', 'deeplabv3plus')}
-REFINE_GATE = osp.join(ROOT, 'configs', 'difnet',
-                       'difnet-deeplabv3plus_mv2-d8-shared_camvid-240x320_refine-gate.py')
+DIFFUSION = osp.join(ROOT, 'configs', 'difnet',
+                     'difnet-deeplabv3plus_mv2-d8-shared_camvid-240x320.py')
 
 
 def _dataset(root, split, pipeline=None):
@@ -110,11 +110,11 @@ def test_difnet_trains_on_real_crops_from_imagenet_weights(camvid_root, tmp_path
 
 
 @pytest.mark.camvid
-def test_refinement_mode_starts_as_a_trained_deeplabv3plus_on_real_frames(camvid_root,
-                                                                          tmp_path):
+def test_a_trained_deeplabv3plus_is_the_seed_branch_on_real_frames(camvid_root, tmp_path):
     """The plain DeepLabV3+-MV2 trained 150 iterations on real crops from ImageNet weights; the
-    refinement study's diffusion config started from its checkpoint predicts, at iteration 0,
-    the same logits and the same class on every pixel of real test frames."""
+    diffusion config started from its checkpoint (``model.seed_checkpoint``) has, at iteration
+    0, its logits as the score map x and its class on every pixel of real test frames as x's
+    prediction (the per-walk path's ``x`` row)."""
     from mmseg.registry import MODELS
 
     from mmseg_difnet.utils.mobilenetv2_weights import convert_file, fetch_original
@@ -126,24 +126,26 @@ def test_refinement_mode_starts_as_a_trained_deeplabv3plus_on_real_frames(camvid
     runner = Runner.from_cfg(cfg)
     runner.train()
     plain = runner.model.eval()
-    gated = Config.fromfile(REFINE_GATE)
-    prepare_for_device(gated, 'none')
-    gated.model.backbone.init_cfg.checkpoint = mv2
-    gated.model.seed_checkpoint = osp.join(cfg.work_dir, 'iter_150.pth')
-    model = MODELS.build(gated.model)
+    diffusion = Config.fromfile(DIFFUSION)
+    prepare_for_device(diffusion, 'none')
+    diffusion.model.backbone.init_cfg.checkpoint = mv2
+    diffusion.model.seed_checkpoint = osp.join(cfg.work_dir, 'iter_150.pth')
+    model = MODELS.build(diffusion.model)
     model.init_weights()
     model.eval()
-    assert float(model.decode_head.gate) == 0.0
+    model.test_cfg['per_walk'] = True
     test_cfg = cfg.test_dataloader.dataset
     ds = _dataset(camvid_root, 'test', test_cfg.pipeline)
     samples = [ds[i] for i in (0, 77, 154, 232)]
     data = plain.data_preprocessor(dict(inputs=[s['inputs'] for s in samples],
                                         data_samples=[s['data_samples'] for s in samples]))
     with torch.no_grad():
-        want = plain(data['inputs'], data['data_samples'], mode='predict')
-        got = model(data['inputs'], data['data_samples'], mode='predict')
+        # mmseg's predict writes into the samples it is given: each call gets its own
+        want = plain(data['inputs'], [d.clone() for d in data['data_samples']], mode='predict')
+        got = model(data['inputs'], [d.clone() for d in data['data_samples']], mode='predict')
+        x = model.decode_head.trace(model.extract_feat(data['inputs'])).x
+        assert torch.equal(x, plain.decode_head(plain.extract_feat(data['inputs'])))
     for a, b in zip(want, got):
         assert a.pred_sem_seg.data.shape == (1, 360, 480)
-        assert torch.equal(a.pred_sem_seg.data, b.pred_sem_seg.data)  # every pixel
-        assert torch.equal(a.seg_logits.data, b.seg_logits.data)
+        assert torch.equal(a.pred_sem_seg.data, b.pred_stage_x.data)  # every pixel
     assert len(torch.unique(want[0].pred_sem_seg.data)) > 1  # a trained, not constant, model

@@ -33,9 +33,7 @@ EXPECTED = {'difnet_r18_voc', 'difnet_r34_voc', 'difnet_r50_voc', 'difnet_r101_v
             'deeplabv3plus_mv2-d8_camvid-240x320', 'pspnet_mv2-d8_camvid-240x320',
             'difnet-deeplabv3plus_mv2-d8_camvid-240x320',
             'difnet-deeplabv3plus_mv2-d8-shared_camvid-240x320',
-            'difnet-pspnet_mv2-d8_camvid-240x320',
-            'difnet-deeplabv3plus_mv2-d8-shared_camvid-240x320_refine-gate',
-            'difnet-deeplabv3plus_mv2-d8-shared_camvid-240x320_refine-gate-affinity'}
+            'difnet-pspnet_mv2-d8_camvid-240x320'}
 # the head of each plain model, and the seed head of its version with diffusion
 PLAIN_HEADS = {'deeplabv2': 'DeepLabV2Head', 'deeplabv3plus': 'DepthwiseSeparableASPPHead',
                'pspnet': 'PSPHead'}
@@ -70,11 +68,7 @@ def test_config_builds_and_forwards(path):
         seed_head = model.decode_head.seed_head
         assert type(seed_head).__name__ == PLAIN_HEADS[plain]
         assert seed_head.num_classes == K and model.auxiliary_head.num_classes == K
-        # the refinement mode, but in the first refinement study's arm (the paper's y_T)
-        assert (model.decode_head.gate is None) == name.endswith('_refine.py')
-    elif name.startswith('difnet'):
-        assert model.decode_head.gate is None  # DifNet: the paper's output y_T
-    else:
+    elif not name.startswith('difnet'):
         assert type(model.decode_head).__name__ == PLAIN_HEADS[plain]
     x = torch.randn(1, 3, 65, 65)
     with torch.no_grad():

@@ -14,7 +14,6 @@ from mmseg_difnet.checkpoint import map_plain_checkpoint
 def test_every_seed_head_builds_trains_a_step_and_predicts(seed_head):
     torch.manual_seed(0)
     cfg = diffusion_cfg(seed_head)
-    cfg.decode_head.gate_init = None  # the paper's output: every walk learns from the start
     model = build(cfg).train()
     head = model.decode_head
     assert type(head).__name__ == 'DiffusionHead' and type(head.seed_head).__name__ == seed_head
@@ -44,12 +43,9 @@ def test_every_seed_head_builds_trains_a_step_and_predicts(seed_head):
     assert out[0].pred_sem_seg.data.shape == (1, 64, 64)
 
 
-@pytest.mark.parametrize('gate_init,final', [(None, 'y5'), (0.0, 'x')])
-def test_per_walk_prediction_for_any_seed_head(gate_init, final):
-    """The final prediction is y5 (the paper's output) or, in the refinement mode at α = 0,
-    the seed head's x."""
+def test_per_walk_prediction_for_any_seed_head():
+    """The final prediction is y5 (the paper's output)."""
     cfg = diffusion_cfg('FCNHead')
-    cfg.decode_head.gate_init = gate_init
     model = build(cfg).eval()
     model.test_cfg['per_walk'] = True
     data = batch(model, [(48, 40)])
@@ -58,7 +54,7 @@ def test_per_walk_prediction_for_any_seed_head(gate_init, final):
         logits = model(data['inputs'], mode='tensor')
     for stage in ('x', 's', 'y1', 'y5'):
         assert out[0].get(f'pred_stage_{stage}').data.shape == (1, 48, 40)
-    torch.testing.assert_close(out[0].get(f'pred_stage_{final}').data,
+    torch.testing.assert_close(out[0].get('pred_stage_y5').data,
                                out[0].pred_sem_seg.data)
     assert logits.shape == (1, 4, 6, 5)
 
@@ -73,7 +69,6 @@ def test_aspp_v2_seed_head_equals_difnet_head():
     seed = {k: cfg.decode_head.pop(k) for k in ('type', 'in_channels', 'in_index', 'dilations')}
     cfg.decode_head.seed_head = dict(seed, type='DeepLabV2Head', num_classes=4)
     cfg.decode_head.type = 'DiffusionHead'
-    cfg.decode_head.gate_init = None  # DifNetHead's default: the paper's output y_T
     generic = MODELS.build(cfg).eval()
     state = {k.replace('decode_head.conv_seg.', 'decode_head.seed_head.conv_seg.'): v
              for k, v in difnet.state_dict().items()}
@@ -113,7 +108,7 @@ def test_seed_checkpoint_loads_a_plain_model_and_reports_the_new_keys(tmp_path, 
     for k, v in model.decode_head.walks.state_dict().items():  # the walks keep their init
         torch.testing.assert_close(v, fresh_walk[k], rtol=0, atol=0)
     parts = {'.'.join(k.split('.')[:2]) for k in fresh}
-    want = {'decode_head.importance', 'decode_head.walks', 'decode_head.gate'}  # refinement
+    want = {'decode_head.importance', 'decode_head.walks'}
     assert parts == (want | {'neck.backbone'} if similarity == 'backbone' else want)
     line = next(m for m in messages if 'seed branch loaded' in m)
     assert f'({len(ps)} tensors)' in line and 'decode_head.walks' in line

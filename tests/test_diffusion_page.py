@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from helpers import ROOT
 from mmseg.apis import init_model
 from PIL import Image
@@ -75,12 +76,76 @@ def test_the_page_carries_the_walks_tensors(page_model, tmp_path):
     assert 'http://' not in html and 'https://' not in html  # nothing from the network
 
 
+REFINER = dict(
+    type='Refiner', steps=2, alpha=0.7, temperature=2.0, sigma=None,
+    refiner=dict(type='AffinityRefiner',
+                 data_preprocessor=dict(type='SegDataPreProcessor', mean=[123.675, 116.28, 103.53],
+                                        std=[58.395, 57.12, 57.375], bgr_to_rgb=True),
+                 backbone=dict(type='MobileNetV2', widen_factor=0.5, out_indices=(0, 1)),
+                 in_channels=(8, 16), channels=16, embed_channels=8, num_classes=21))
+
+
+@pytest.fixture(scope='module')
+def refiner_model(trained, tmp_path_factory):
+    """The trained demo model wrapped with a learned refiner (random Ψ: the page shows
+    whatever P the refiner has), as a user's config wraps a zoo model."""
+    wrapper = tmp_path_factory.mktemp('refiner') / 'wrapper.py'
+    wrapper.write_text(f'_base_ = [{trained["cfg_path"]!r}]\n'
+                       'base_model = {{_base_.model}}\n'
+                       "model = dict(_delete_=True, type='PostProcessedSegmentor', "
+                       f'base=base_model, post_processor={REFINER!r})\n')
+    torch.manual_seed(0)
+    with checked_loading():
+        model = init_model(str(wrapper), trained['ckpt'], device='cpu')
+    image = imread_checked(trained['image'])
+    return model, image
+
+
+def refiner_reference(model, image):
+    """The refiner's own tensors for the page's image: Ψ·√τ (N, d), p̄, y_t, the gate."""
+    from mmseg.apis.utils import _preprare_data
+    data = model.data_preprocessor(_preprare_data(image, model)[0], False)
+    with torch.no_grad():
+        metas = [s.metainfo for s in data['data_samples']]
+        probs = torch.softmax(model.base.inference(data['inputs'], metas), 1)
+        rgb = model.rgb(data['inputs'])
+        psi, p_bar, ys = model.post.walk(probs, rgb)
+    P = torch.softmax(psi[0].double() @ psi[0].double().T, dim=1)  # (N, N), independently
+    return data, psi, p_bar, ys, P, model.post.gate(probs)
+
+
+def test_the_page_carries_the_refiners_p_and_its_steps(refiner_model):
+    model, image = refiner_model
+    data = page_data(model, image)
+    ref, psi, p_bar, ys, P, gate = refiner_reference(model, image)
+    h, w = data['grid']
+    N, d, K = h * w, data['embed_channels'], len(data['classes'])
+    Hin, Win = ref['inputs'].shape[-2:]
+    assert data['walks'] == 1 and (h, w) == (-(-Hin // 4), -(-Win // 4)) and d == 8
+    np.testing.assert_array_equal(floats(data['psi'][0], (N, d)), psi[0].numpy())
+    # Ψ·√τ: the page's softmax(ψ_i · ψ_j) is the refiner's P at temperature 2
+    raw = model.post.refiner.embed(model.post.normalise(model.rgb(ref['inputs'])))
+    np.testing.assert_allclose(floats(data['psi'][0], (N, d)),
+                               raw[0].flatten(1).T.detach().numpy() * np.sqrt(2.0), rtol=1e-6)
+    assert data['stage_names'] == ['base', 'step1', 'step2', 'refined']
+    np.testing.assert_array_equal(floats(data['stage_scores'][0], (K, N)),
+                                  p_bar[0].reshape(K, N).numpy())
+    # step 2 = P² p̄, with P built here from Ψ (double precision)
+    two = (P @ (P @ p_bar[0].reshape(K, N).double().T)).T.numpy()
+    np.testing.assert_allclose(floats(data['stage_scores'][2], (K, N)), two, rtol=1e-4,
+                               atol=1e-6)
+    assert np.allclose(floats(data['stage_scores'][3], (K, N)).sum(0), 1, atol=1e-5)
+    np.testing.assert_allclose(floats(data['M'], (h, w)),
+                               F.adaptive_avg_pool2d(gate, (h, w))[0, 0].numpy(), rtol=1e-6)
+    assert data['M_caption'].startswith('gate')
+
+
 def test_a_model_without_walks_is_refused(tmp_path):
     from mmengine.config import Config
     cfg = Config.fromfile(osp.join(ROOT, 'configs', 'difnet', 'deeplabv2_r18_synthetic.py'))
     cfg.model.backbone.init_cfg = None
     model = init_model(cfg, device='cpu')
-    with pytest.raises(ValueError, match='not a diffusion head .*no walks to show'):
+    with pytest.raises(ValueError, match='not a diffusion head .*no learned refiner.*no walks'):
         page_data(model, np.zeros((64, 64, 3), np.uint8))
 
 
@@ -159,6 +224,42 @@ def test_a_click_draws_the_nodes_rows_of_every_p_t(page_model, tmp_path):
         browser.close()
     assert errors == []
     assert Image.open(shot).size[0] >= 4 * W * zoom
+
+
+@pytest.mark.browser
+def test_a_click_draws_the_nodes_row_of_the_refiners_p(refiner_model, tmp_path):
+    """The learned refiner's page: a click at a pixel draws that node's row of the
+    refiner's P = softmax(τ Ψ Ψᵀ), equal to P built in Python; its scores through the steps."""
+    sync_playwright = _browser()
+    model, image = refiner_model
+    path = tmp_path / 'refiner.html'
+    write_page(model, image, str(path))
+    ref, psi, p_bar, ys, P, _ = refiner_reference(model, image)
+    h, w = p_bar.shape[-2:]
+    H, W = ref['data_samples'][0].metainfo['img_shape'][:2]
+    Hin, Win = ref['inputs'].shape[-2:]
+    errors = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={'width': 1600, 'height': 1200})
+        page.on('pageerror', lambda e: errors.append(str(e)))
+        page.goto(path.as_uri())
+        page.wait_for_function('window.difnetPage && window.difnetPage.state.node !== null')
+        zoom = page.evaluate('window.difnetPage.zoom')
+        assert page.locator('#map-M + figcaption').text_content().startswith('gate')
+        for x, y in ((2, 3), (W - 1, H // 3)):
+            page.locator('#image').click(position={'x': (x + 0.5) * zoom,
+                                                   'y': (y + 0.5) * zoom})
+            state = page.evaluate('window.difnetPage.state')
+            r = min(h - 1, int((y + 0.5) * h / Hin))
+            c = min(w - 1, int((x + 0.5) * w / Win))
+            assert state['node'] == r * w + c and len(state['rows']) == 1
+            np.testing.assert_allclose(state['rows'][0], P[r * w + c].numpy(), rtol=2e-5,
+                                       atol=1e-7)
+            np.testing.assert_allclose(state['scores']['step2'], ys[1][0, :, r, c].numpy(),
+                                       rtol=1e-5, atol=1e-6)
+        browser.close()
+    assert errors == []
 
 
 HOSTILE = ['<img src=x onerror="window.pwned=1">', '<!--<script>', 'a&amp;b', '</script>',

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from helpers import batch, build, deeplabv2_cfg
+from helpers import batch, build, deeplabv2_cfg, logged
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
@@ -142,6 +142,13 @@ def test_the_wrapper_equals_its_base_and_loads_the_bases_checkpoint():
     refined.load_state_dict(base.state_dict())
     refined.eval()
     assert list(refined.state_dict()) == list(base.state_dict())  # the base's own keys
+    # mmengine's loader (load_from, init_model) fills in the refiner's own weights: nothing is
+    # reported missing and the refiner keeps what it had
+    from mmengine.runner.checkpoint import load_state_dict
+    before = {k: v.clone() for k, v in refined.post.state_dict().items()}
+    messages, _ = logged(lambda: load_state_dict(refined, base.state_dict(), logger='current'))
+    assert not any('missing keys' in m or 'unexpected' in m for m in messages), messages
+    assert all(torch.equal(v, before[k]) for k, v in refined.post.state_dict().items())
     out = refined.predict(data['inputs'], [s.clone() for s in data['data_samples']])
     assert torch.equal(out[0].pred_sem_seg.data, ref[0].pred_sem_seg.data)
     # the preprocessed input goes back to the image's RGB pixels

@@ -75,7 +75,7 @@ def test_add_diffusion_to_a_trained_model(tmp_path):
     out = run(f'PORT=29542 {ROOT}/tools/train.sh {diffusion} 1 --work-dir diffusion {short}'
               f'model.seed_checkpoint=plain/iter_2.pth', cwd=tmp_path)
     assert re.search(r'seed branch loaded from plain/iter_2.pth \(\d+ tensors\); \d+ tensors '
-                     r'start from their init: decode_head.gate, decode_head.importance, '
+                     r'start from their init: decode_head.importance, '
                      r'decode_head.walks', out)
     out = run(f'PORT=29543 {ROOT}/tools/test.sh {diffusion} diffusion/iter_2.pth 1 --per-walk '
               f'--work-dir test --cfg-options {data}', cwd=tmp_path)

@@ -78,3 +78,20 @@ def test_zoo_study_script_end_to_end(tmp_path):
     out = run_study(env, ROOT)
     assert 'ccnet_seed3: finished in an earlier session' in out
     assert json.loads(study_json.read_text())['runs']['ccnet']['3'] == study['runs']['ccnet']['3']
+    # the cost table joins the study: mmseg's model-zoo rows and the plot
+    ratio = lambda m: dict(median=m, min=m - 0.1, max=m + 0.1, seconds=0.1 * m)  # noqa: E731
+    cost = dict(inference_ratio_to_deeplabv2=dict(deeplabv2=ratio(1.0), difnet=ratio(2.2),
+                                                  fcn=ratio(1.2), ccnet=ratio(1.3)),
+                train_step_peak_mib_above_resident=dict(deeplabv2=684, fcn=655))
+    (tmp_path / 'cost.json').write_text(json.dumps(cost))
+    proc = subprocess.run(
+        [sys.executable, osp.join(ROOT, 'tools', 'studies', 'zoo_table.py'),
+         str(tmp_path / 'runs'), '--json', str(study_json), '--cost', str(tmp_path / 'cost.json'),
+         '--model-zoo', '--plot', str(tmp_path / 'zoo.png')],
+        env=env, capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    fcn = json.loads(study_json.read_text())['summary']['fcn']['mIoU']['mean']
+    assert (f'| FCN | MobileNetV2-D8 | 192x192 | 2000 | 655 | 1.20× (1.10-1.30) | {fcn:.2f} | 3 '
+            '| [config](../configs/zoo/fcn_mv2-d8_camvid-240x320_2k.py) |') in proc.stdout
+    assert '| PSPNet | MobileNetV2-D8 | 192x192 | 2000 | - | - | - | - |' in proc.stdout
+    assert osp.getsize(tmp_path / 'zoo.png') > 10_000

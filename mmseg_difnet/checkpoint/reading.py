@@ -23,7 +23,7 @@ def state_dict_of(checkpoint) -> Dict[str, torch.Tensor]:
 
 
 def walk_params_from_checkpoint(path: str) -> Dict[str, List[float]]:
-    """μ_t and β_t of every walk, the refinement mode's α (``gate``) and the walks'
+    """μ_t and β_t of every walk and the walks'
     temperatures τ_t (``learn_temperature``) where the head has them, from a checkpoint alone
     (no config, no data)."""
     state = state_dict_of(read_checkpoint(path))
@@ -34,8 +34,6 @@ def walk_params_from_checkpoint(path: str) -> Dict[str, List[float]]:
                          'keys): is it a DifNet checkpoint?')
     params = {name: [torch.sigmoid(state[f'decode_head.walks.{t}.{name}_logit']).item()
                      for t in range(T)] for name in ('mu', 'beta')}
-    if 'decode_head.gate' in state:
-        params['gate'] = float(state['decode_head.gate'])
     if 'decode_head.walks.0.log_temperature' in state:
         params['temperature'] = [torch.exp(state[f'decode_head.walks.{t}.log_temperature'])
                                  .item() for t in range(T)]

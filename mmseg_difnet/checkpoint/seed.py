@@ -49,8 +49,8 @@ def map_plain_checkpoint(state: Dict[str, torch.Tensor], model: nn.Module, sourc
         else:
             mapped[new] = v
     seed_keys = [k for k in own if k.startswith(('backbone.', head_prefix, 'auxiliary_head.'))
-                 and not k.startswith(('decode_head.importance.', 'decode_head.walks.',
-                                       'decode_head.gate'))]  # the diffusion's own
+                 and not k.startswith(('decode_head.importance.',
+                                       'decode_head.walks.'))]  # the diffusion's own
     lacking = [k for k in seed_keys if k not in mapped]
     shapes = [(k, tuple(v.shape), tuple(own[k].shape)) for k, v in mapped.items()
               if isinstance(v, torch.Tensor) and v.shape != own[k].shape]

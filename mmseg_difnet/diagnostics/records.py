@@ -11,7 +11,6 @@ RECORDS_FILE = 'walk_diagnostics.jsonl'  # in the run's work dir
 # Parameter groups of a segmentor, first match wins: (group, test on the parameter's name).
 GROUPS = (
     ('mu_beta', lambda n: n.endswith(('.mu_logit', '.beta_logit'))),
-    ('gate', lambda n: n == 'decode_head.gate'),
     ('Psi', lambda n: n.startswith('decode_head.walks.')),
     ('H', lambda n: n.startswith('decode_head.importance.')),
     ('seed_head', lambda n: n.startswith('decode_head.')),
@@ -91,9 +90,7 @@ def summary(records: List[dict]) -> str:
                 f"{pe['P'][t].get('tv_from_start', 0):.3f}            "
                 f"{_fmt(ps['P'][t].get('same_class'), '.3f')} -> "
                 f"{_fmt(pe['P'][t].get('same_class'), '.3f')}")
-        gate = [r.get('gate') for r in (start, last)]
-        lines += ['', f"gate alpha: {_fmt(gate[0], '.4f')} -> {_fmt(gate[1], '.4f')}; "
-                  f"|dL/dx| {_fmt(start['probe']['grad_norm']['x'])} -> "
+        lines += ['', f"|dL/dx| {_fmt(start['probe']['grad_norm']['x'])} -> "
                   f"{_fmt(last['probe']['grad_norm']['x'])}; probe pixels whose argmax the "
                   f"diffusion changes: {start['probe']['argmax_changed']:.2%} -> "
                   f"{last['probe']['argmax_changed']:.2%}"]
@@ -101,7 +98,7 @@ def summary(records: List[dict]) -> str:
 
 
 def plot(records: List[dict], path: str, title: Optional[str] = None) -> None:
-    """A PNG: relative update per iteration by group (but μ, β, α); μ_t, β_t (and α); the
+    """A PNG: relative update per iteration by group (but μ, β); μ_t, β_t; the
     gradient norm reaching each y_t; P_t's entropy; P_t's same-class mass (the similarity
     score, dashed: its chance level), over the iterations."""
     import matplotlib
@@ -112,7 +109,7 @@ def plot(records: List[dict], path: str, title: Optional[str] = None) -> None:
     fig, axes = plt.subplots(1, 5 if has_walks else 1, figsize=(25 if has_walks else 6, 4.2))
     axes = list(axes) if has_walks else [axes]
     ax = axes[0]
-    for g in GROUP_ORDER[2:]:  # μ, β logits and α start at 0: their values are panel 2
+    for g in GROUP_ORDER[1:]:  # μ, β logits start at 0: their values are panel 2
         pts = [(r['iter'], r['groups'][g]['update_rel'] / r['steps']) for r in records
                if g in r['groups'] and r['steps'] and r['groups'][g]['update_rel']]
         if pts:
@@ -124,11 +121,9 @@ def plot(records: List[dict], path: str, title: Optional[str] = None) -> None:
         for t in range(T):
             axes[1].plot(it, [r['mu'][t] for r in records], label=f'μ{t + 1}')
             axes[1].plot(it, [r['beta'][t] for r in records], '--', label=f'β{t + 1}')
-        if records[-1].get('gate') is not None:
-            axes[1].plot(it, [r['gate'] for r in records], 'k', lw=2, label='α (gate)')
-        axes[1].set(xlabel='iteration', title='μ_t, β_t, α')
+        axes[1].set(xlabel='iteration', title='μ_t, β_t')
         axes[1].legend(fontsize=6, ncol=2)
-        def grad(r, name):  # 0 (the gated start) cannot be drawn on a log axis
+        def grad(r, name):  # 0 cannot be drawn on a log axis
             return r['probe']['grad_norm'][name] or float('nan')
         for t in range(T):
             axes[2].plot(it, [grad(r, f'y{t + 1}') for r in records], label=f'y{t + 1}')

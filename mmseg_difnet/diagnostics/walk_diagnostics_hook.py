@@ -149,7 +149,6 @@ class WalkDiagnosticsHook(Hook):
         if isinstance(head, DiffusionHead):
             mu, beta = head.walk_parameters()
             row['mu'], row['beta'] = mu.tolist(), beta.tolist()
-            row['gate'] = None if head.gate is None else head.gate.item()
             row['probe'] = self._probe(head)
         self.sq = {g: 0.0 for g in self.params}
         self.scalar_grads, self.steps = {}, 0

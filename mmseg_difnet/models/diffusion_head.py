@@ -53,9 +53,13 @@ class DiffusionTrace(NamedTuple):
     M: Tensor  # importance map (B, 1, h, w)
     s: Tensor  # seed M·x on the diffusion grid (B, K, h·g, w·g)
     y: List[Tensor]  # y_1 .. y_T, each (B, K, h·g, w·g)
-    out: Tensor  # the head's output (B, K, h·g, w·g): y_T, or x + α (y_T − s) when gated
     psi: Optional[List[Tensor]] = None  # Ψ_1 .. Ψ_T on the diffusion grid, each (B, N, d)
     levels: Optional[List[Tensor]] = None  # the similarity levels f_0 .. f_{T-1} it walked on
+
+    @property
+    def out(self) -> Tensor:
+        """The head's output y_T (B, K, h·g, w·g)."""
+        return self.y[-1]
 
     def stages(self) -> Dict[str, Tensor]:
         """x, s, y1 .. yT by name: the rows of the per-walk evaluation (Fig. 4)."""
@@ -103,11 +107,10 @@ class DiffusionHead(BaseDecodeHead):
     The seed head (``seed_head``, e.g. DeepLabV3+'s ``DepthwiseSeparableASPPHead``,
     ``PSPHead``, ``FCNHead``, ``SegformerHead``) reads the segmentor's backbone stages as it
     would in the plain model and gives the score map x; then M = H(x), s = M·x, and T walks
-    diffuse s along the similarity levels f_0 .. f_{T-1}. Only the output is supervised: by
-    default the refinement mode's x + α (y_T − s) with α from 0 (the plain model at the start),
-    or the paper's y_T (``gate_init=None``). The steps are public, each in one place:
-    :meth:`score_map` (x), :meth:`seed` (x, M, s), :meth:`cascade` (Eq. 5),
-    :meth:`output`, :meth:`trace` (every intermediate, the levels included) and
+    diffuse s along the similarity levels f_0 .. f_{T-1}. Only the output y_T is supervised
+    (the paper's). The steps are public, each in one place: :meth:`score_map` (x),
+    :meth:`seed` (x, M, s), :meth:`cascade` (Eq. 5), :meth:`trace` (every intermediate, the
+    levels included) and
     :meth:`transition_matrices` (P_t of a trace, for inspection). :class:`DifNetHead` is the
     case whose seed is DeepLabV2's ASPP-v2 classifier.
 
@@ -133,13 +136,6 @@ class DiffusionHead(BaseDecodeHead):
         norm_weight_init (str): Initial γ of every norm of H and Ψ: 'uniform', U(0, 1) as
             the reference (PyTorch 0.4's default; docs/reference_differences.md row 15), or
             'ones'. Default: 'uniform'.
-        gate_init (float, optional): A number: the refinement mode, whose output is
-            ``x + α (y_T − s)`` with α a learned scalar starting at ``gate_init``. y_T − s is
-            what the walks change (zero when every P_t is the identity), so with 0 the head
-            starts as its seed head exactly (ReZero, Bachlechner et al. 2020; a model started
-            from a plain checkpoint is that model) and the walks enter only as far as α,
-            trained on the loss, lets them. None: the output is y_T (the paper's; the default
-            of :class:`DifNetHead`). Default: 0.0.
         affinity_loss (dict, optional): Beyond the paper (docs/studies/similarity.md): a
             loss on the walks' P_t from the labels, e.g. ``dict(type='AffinityLoss',
             loss_weight=1.0)`` (:class:`AffinityLoss`), added to the segmentation loss as
@@ -154,7 +150,7 @@ class DiffusionHead(BaseDecodeHead):
     def __init__(self, *, seed_head: Optional[ConfigType] = None,
                  sim_channels: Sequence[int] = (3, 256, 512, 1024, 2048),
                  walk_cfg: ConfigType = dict(type='RandomWalk'), grid_scale: int = 1,
-                 norm_weight_init: str = 'uniform', gate_init: Optional[float] = 0.0,
+                 norm_weight_init: str = 'uniform',
                  affinity_loss: Optional[ConfigType] = None,
                  affinity_walks: Optional[Sequence[int]] = None, **kwargs) -> None:
         name = type(self).__name__
@@ -188,12 +184,6 @@ class DiffusionHead(BaseDecodeHead):
             MODELS.build(dict(walk_cfg, in_channels=c, norm_cfg=norm_cfg,
                               norm_weight_init=norm_weight_init))
             for c in self.sim_channels)
-        if gate_init is not None and not isinstance(gate_init, (int, float)):
-            raise ValueError(f'{name}: gate_init={gate_init!r} must be None (the paper\'s '
-                             'output y_T) or a number (the refinement mode; 0 starts as the '
-                             'seed head).')
-        self.gate = None if gate_init is None else nn.Parameter(  # α of the refinement mode
-            torch.tensor(float(gate_init)))
         self.affinity_loss = None
         if affinity_loss is not None:
             self.affinity_loss = MODELS.build(
@@ -289,15 +279,6 @@ class DiffusionHead(BaseDecodeHead):
             psis.append(psi)
         return ys, psis
 
-    def output(self, x: Tensor, s: Tensor, y_T: Tensor) -> Tensor:
-        """The head's logits (B, K, h·g, w·g): y_T (Eq. 5, the paper), or in the refinement
-        mode (``gate_init``) x + α (y_T − s), x resized to the diffusion grid."""
-        if self.gate is None:
-            return y_T
-        if x.shape[2:] != s.shape[2:]:  # grid_scale > 1
-            x = resize(x, size=s.shape[2:], mode='bilinear', align_corners=self.align_corners)
-        return x + self.gate * (y_T - s)
-
     def trace(self, inputs: List[Tensor]) -> DiffusionTrace:
         """One forward pass keeping every intermediate (x, M, s, y_1 .. y_T, the output, Ψ_t
         and the levels), from the head's inputs: the backbone stages and the similarity
@@ -305,10 +286,10 @@ class DiffusionHead(BaseDecodeHead):
         stages, levels = self._split_inputs(inputs)
         x, M, s = self.seed(stages)
         ys, psis = self.cascade(s, levels)
-        return DiffusionTrace(x, M, s, ys, self.output(x, s, ys[-1]), psis, list(levels))
+        return DiffusionTrace(x, M, s, ys, psis, list(levels))
 
     def forward(self, inputs: List[Tensor]) -> Tensor:
-        """The head's output (:meth:`output`), (B, K, h·g, w·g)."""
+        """The head's output y_T, (B, K, h·g, w·g)."""
         return self.trace(inputs).out
 
     def loss(self, inputs: List[Tensor], batch_data_samples, train_cfg) -> dict:

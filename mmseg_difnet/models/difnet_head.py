@@ -5,7 +5,7 @@ with DeepLabV2's ASPP-v2 classifier as the seed.
 
 Shapes: B batch, K classes, (h, w) the score map's grid (output stride 8).
 """
-from typing import List, Optional
+from typing import List
 
 from mmseg.registry import MODELS
 from torch import Tensor
@@ -27,14 +27,11 @@ class DifNetHead(DiffusionHead, DeepLabV2Head):
 
     Args:
         sim_channels, walk_cfg, norm_weight_init, grid_scale: As :class:`DiffusionHead`.
-        gate_init (float, optional): As :class:`DiffusionHead`, but None by default: the
-            output is the paper's y_T. Set 0 to start from a DeepLabV2 checkpoint
-            (``model.seed_checkpoint``) in the refinement mode.
         **kwargs: Arguments of :class:`DeepLabV2Head` (``dilations=(1,), kernel_size=1``
             for the noASPP variant).
     """
 
-    def __init__(self, *, gate_init: Optional[float] = None, **kwargs) -> None:
+    def __init__(self, **kwargs) -> None:
         if 'seed_head' in kwargs:
             raise ValueError("DifNetHead: its seed is the ASPP-v2 classifier; for another "
                              "seed head use type='DiffusionHead' with seed_head=dict(...).")
@@ -43,7 +40,7 @@ class DifNetHead(DiffusionHead, DeepLabV2Head):
             raise ValueError(f'DifNetHead: decode_head.in_index={in_index!r} must be one '
                              'integer, the seed-backbone stage that the ASPP-v2 classifies (3 '
                              'for a ResNet).')
-        super().__init__(gate_init=gate_init, **kwargs)
+        super().__init__(**kwargs)
 
     def score_map(self, stages: List[Tensor]) -> Tensor:
         """x = ASPP-v2(stage ``in_index``): (B, K, h, w)."""

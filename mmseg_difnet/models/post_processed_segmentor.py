@@ -51,10 +51,15 @@ class PostProcessedSegmentor(BaseSegmentor):
 
     @staticmethod
     def _base_keys(module, state_dict, prefix, *args) -> None:
-        """A checkpoint of the base model (keys without ``base.``) loads into ``base``."""
+        """A checkpoint of the base model (keys without ``base.``) loads into ``base``; the
+        post-processor keeps its own weights (from its own checkpoint), so no loader reports
+        them missing."""
         for k in [k for k in state_dict if k.startswith(prefix)
                   and not k[len(prefix):].startswith(PARTS)]:
             state_dict[prefix + 'base.' + k[len(prefix):]] = state_dict.pop(k)
+        if module.post is not None:
+            for k, v in module.post.state_dict().items():
+                state_dict.setdefault(prefix + 'post.' + k, v)
 
     def state_dict(self, *, destination=None, prefix: str = '', keep_vars: bool = False):
         """The base's state dict as the base model's own (its keys without ``base.``): what

@@ -8,7 +8,7 @@ Shapes: B batch, K classes, (H, W) the model's input (as the test pipeline fed i
 (B, 3, H, W) in 0..255, (h, w) the refiner's grid, N = h·w.
 """
 import math
-from typing import Optional
+from typing import List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -107,25 +107,32 @@ class Refiner(nn.Module):
         self.refiner.eval()
         return self
 
-    def diffuse(self, probs: Tensor, rgb: Tensor) -> Tensor:
-        """The change up(y_T − p̄) of :class:`Refiner`'s formula: (B, K, H, W)."""
+    def walk(self, probs: Tensor, rgb: Tensor) -> Tuple[Tensor, Tensor, List[Tensor]]:
+        """The diffusion on the refiner's grid (h, w): ``(psi, p_bar, ys)``, Ψ·√τ (B, N, d)
+        (P = softmax(psi psiᵀ)), p̄ (B, K, h, w) and y_1 .. y_T, each (B, K, h, w)."""
         psi = self.refiner.embed(self.normalise(rgb))  # (B, d, h, w)
-        B, K = probs.shape[:2]
-        h, w = psi.shape[-2:]
+        B, K, (h, w) = probs.shape[0], probs.shape[1], psi.shape[-2:]
         p_bar = F.adaptive_avg_pool2d(probs, (h, w))  # (B, K, h, w)
         psi = psi.flatten(2).transpose(1, 2) * math.sqrt(self.temperature)  # (B, N, d)
-        v = p_bar.flatten(2).transpose(1, 2)  # (B, N, K)
-        y = v
+        ys, y = [], p_bar.flatten(2).transpose(1, 2)  # (B, N, K)
         for _ in range(self.steps):
             y = propagate(psi, y)  # P y
-        delta = (y - v).transpose(1, 2).reshape(B, K, h, w)
-        return joint_bilateral_upsample(delta, rgb, self.sigma)
+            ys.append(y.transpose(1, 2).reshape(B, K, h, w))
+        return psi, p_bar, ys
+
+    def diffuse(self, probs: Tensor, rgb: Tensor) -> Tensor:
+        """The change up(y_T − p̄) of :class:`Refiner`'s formula: (B, K, H, W)."""
+        _, p_bar, ys = self.walk(probs, rgb)
+        return joint_bilateral_upsample((ys[-1] if ys else p_bar) - p_bar, rgb, self.sigma)
+
+    def gate(self, probs: Tensor) -> Tensor:
+        """min(1, α (1 − max_k p)): how far each pixel takes the change, (B, 1, H, W)."""
+        return (self.alpha * (1 - probs.amax(1, keepdim=True))).clamp(max=1)
 
     def forward(self, probs: Tensor, rgb: Tensor) -> Tensor:
         if self.alpha == 0 or self.steps == 0:
             return probs
-        gate = (self.alpha * (1 - probs.amax(1, keepdim=True))).clamp(max=1)  # (B, 1, H, W)
-        return probs + gate * self.diffuse(probs, rgb)
+        return probs + self.gate(probs) * self.diffuse(probs, rgb)
 
 
 @MODELS.register_module()

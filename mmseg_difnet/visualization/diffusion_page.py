@@ -1,5 +1,6 @@
 # Copyright (c) mmseg-difnet contributors. Licensed under the Apache License 2.0.
-"""An interactive page of the walks for one image (the paper's Fig. 2-4 in a browser).
+"""An interactive page of the walks for one image (the paper's Fig. 2-4 in a browser), or of
+the learned refiner's P (a ``PostProcessedSegmentor`` with a ``Refiner``).
 
 One self-contained HTML file (``diffusion_page.html`` with the data inlined; no network, no
 server): the image as the model sees it, the label when given, x, M, s, y_1 .. y_T and the
@@ -50,17 +51,51 @@ def _on_grid(t: torch.Tensor, grid, align_corners: bool) -> torch.Tensor:
     return F.interpolate(t, size=tuple(grid), mode='bilinear', align_corners=align_corners)
 
 
+def _walks(model, inputs: torch.Tensor) -> Dict:
+    """A diffusion head's walks: Ψ_t, the cascade's stages and M on the diffusion grid."""
+    head = model.decode_head
+    tr = head.trace(model.extract_feat(inputs))
+    grid = tuple(tr.s.shape[-2:])
+    stages = {k: _on_grid(v, grid, head.align_corners) for k, v in tr.stages().items()}
+    return dict(grid=grid, psi=list(tr.psi), stages=stages,
+                M=_on_grid(tr.M, grid, head.align_corners), M_caption='M, the importance map',
+                level_names=['×'.join(str(v) for v in f.shape[1:]) for f in tr.levels])
+
+
+def _refiner(model, inputs: torch.Tensor, samples) -> Dict:
+    """A :class:`PostProcessedSegmentor`'s learned refiner (one P for every step): Ψ·√τ,
+    the base's p̄, y_1 .. y_T, the refined probabilities and the gate, on its grid."""
+    post = model.post
+    metas = [s.metainfo for s in samples]
+    probs = torch.softmax(model.base.inference(inputs, metas).float(), dim=1)  # (1, K, H, W)
+    rgb = model.rgb(inputs)
+    psi, p_bar, ys = post.walk(probs, rgb)
+    grid = tuple(p_bar.shape[-2:])
+    stages = dict(base=p_bar, **{f'step{t + 1}': y for t, y in enumerate(ys)},
+                  refined=F.adaptive_avg_pool2d(post(probs, rgb), grid))
+    return dict(grid=grid, psi=[psi], stages=stages,
+                M=F.adaptive_avg_pool2d(post.gate(probs), grid),
+                M_caption='gate min(1, α(1 − max p)): how far the base may change',
+                level_names=[f'the refiner\'s Ψ·√τ, τ {post.temperature:g}, '
+                             f'{post.steps} step(s)'])
+
+
 @torch.no_grad()
 def page_data(model, image: np.ndarray, label: Optional[np.ndarray] = None) -> Dict:
     """What the page shows, for ``image`` (H, W, 3 BGR uint8) through the config's test
     pipeline and data preprocessor (as ``inference_model``) and ``label`` (H, W class
-    indices; 255 and any value that is no class are void) at the image's size. Arrays are
-    base64 strings of little-endian float32 / uint8; the page's ``row`` and Python's P_t
-    agree to float precision."""
+    indices; 255 and any value that is no class are void) at the image's size: the walks of
+    a diffusion head (DifNetHead, DiffusionHead), or the P of the learned refiner of a
+    ``PostProcessedSegmentor`` (post_processor ``Refiner``). Arrays are base64 strings of
+    little-endian float32 / uint8; the page's ``row`` and Python's P agree to float
+    precision."""
     head = model.decode_head
-    if not hasattr(head, 'trace'):
+    refined = type(getattr(model, 'post', None)).__name__ == 'Refiner'
+    if not (hasattr(head, 'trace') or refined):
         raise ValueError(f'the decode head is {type(head).__name__}, not a diffusion head '
-                         '(DifNetHead or DiffusionHead): there are no walks to show.')
+                         '(DifNetHead or DiffusionHead), and the model has no learned refiner '
+                         "(PostProcessedSegmentor with post_processor=dict(type='Refiner')): "
+                         'there are no walks to show.')
     # mmseg 1.2 has no public function that turns an array into the model's test-pipeline
     # input without running the model (inference_model runs it; MMSegInferencer builds its
     # own model from a config): this is the data path inference_model itself takes
@@ -71,12 +106,9 @@ def page_data(model, image: np.ndarray, label: Optional[np.ndarray] = None) -> D
     meta = samples[0].metainfo
     H, W = meta['img_shape'][:2]
     padding = list(meta.get('img_padding_size', meta.get('padding_size', [0, 0, 0, 0])))
-    tr = head.trace(model.extract_feat(inputs))
-    grid = tuple(tr.s.shape[-2:])
+    src = _refiner(model, inputs, samples) if refined else _walks(model, inputs)
+    grid = src['grid']
     N = grid[0] * grid[1]
-    stages = {k: _on_grid(v, grid, head.align_corners) for k, v in tr.stages().items()}
-    if getattr(head, 'gate', None) is not None:  # the refinement mode's output differs
-        stages['out'] = tr.out
     pred = model.predict(inputs, samples)[0].pred_sem_seg.data[0].cpu().numpy()  # ori size
     classes = list((getattr(model, 'dataset_meta', None) or {}).get('classes')
                    or [str(k) for k in range(head.num_classes)])
@@ -86,15 +118,14 @@ def page_data(model, image: np.ndarray, label: Optional[np.ndarray] = None) -> D
     out = dict(
         image=_png(np.ascontiguousarray(shown)), image_size=[H, W],
         input_size=list(inputs.shape[-2:]), padding=padding, grid=list(grid),
-        walks=len(tr.psi), embed_channels=int(tr.psi[0].shape[-1]), classes=classes,
+        walks=len(src['psi']), embed_channels=int(src['psi'][0].shape[-1]), classes=classes,
         palette=palette.astype(int).tolist(), colormap=lut.astype(int).tolist(),
-        zoom=max(1, 320 // max(W, 1)),
-        level_names=['×'.join(str(v) for v in f.shape[1:]) for f in tr.levels],
-        stage_names=list(stages),
+        zoom=max(1, 320 // max(W, 1)), level_names=src['level_names'],
+        stage_names=list(src['stages']),
         stage_scores=[_b64(v[0].float().reshape(-1, N).numpy().astype('<f4'))
-                      for v in stages.values()],  # (K, N) each
-        M=_b64(_on_grid(tr.M, grid, head.align_corners)[0, 0].numpy().astype('<f4')),
-        psi=[_b64(p[0].float().numpy().astype('<f4')) for p in tr.psi],  # (N, d) each
+                      for v in src['stages'].values()],  # (K, N) each
+        M=_b64(src['M'][0, 0].float().numpy().astype('<f4')), M_caption=src['M_caption'],
+        psi=[_b64(p[0].float().numpy().astype('<f4')) for p in src['psi']],  # (N, d) each
         prediction=_b64(np.asarray(Image.fromarray(pred.astype(np.uint8)).resize(
             (W, H), Image.NEAREST))),
         label=None, grid_labels=None)

@@ -1,5 +1,4 @@
-"""Print μ_t and β_t of every walk (the paper's Table 3), and α of the refinement mode, from a
-DifNet checkpoint alone.
+"""Print μ_t and β_t of every walk (the paper's Table 3) from a DifNet checkpoint alone.
 
     python tools/analysis_tools/print_walk_params.py CHECKPOINT
 """
@@ -15,8 +14,6 @@ def main():
     args = parser.parse_args()
     params = walk_params_from_checkpoint(args.checkpoint)
     print(format_table3(params['mu'], params['beta']))
-    if 'gate' in params:
-        print(f"refinement mode: alpha = {params['gate']:.4f} (output x + alpha (y_T - s))")
 
 
 if __name__ == '__main__':

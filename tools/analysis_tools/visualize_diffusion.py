@@ -1,11 +1,13 @@
 """The mechanism study of the DifNet paper (Fig. 2-4, Table 3) for one image.
 
     python tools/analysis_tools/visualize_diffusion.py CONFIG CHECKPOINT IMAGE [--gt LABEL]
-        [--points X,Y ...] [--out DIR] [--html PAGE] [--device cpu]
+        [--points X,Y ...] [--out DIR] [--html PAGE] [--device cpu] [--cfg-options K=V ...]
 
 Writes fig2.png, fig3.png, fig4.png, table3.txt/json and the one-sheet summary.png to DIR;
 with --html, the interactive page instead (one self-contained HTML file: click a pixel, see
-its row of every P_t; docs/diffusion_study.md). IMAGE may be a folder: with --html, PAGE is
+its row of every P_t; docs/diffusion_study.md); with a post-processed model's config
+(configs/refiner/*_refiner.py, the base model's CHECKPOINT), the page of the learned refiner's
+P. IMAGE may be a folder: with --html, PAGE is
 then a folder with one page per image and an index.html (--gt: the folder of their labels,
 same names, .png).
 """
@@ -14,6 +16,7 @@ import glob
 import os.path as osp
 
 import numpy as np
+from mmengine.config import Config, DictAction
 from mmseg.apis import init_model
 from PIL import Image
 
@@ -38,18 +41,25 @@ def main():
     parser.add_argument('--html', metavar='PAGE',
                         help='write the interactive page (IMAGE a folder: a folder of pages)')
     parser.add_argument('--device', default='cpu')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config keys, e.g. '
+                             'model.post_processor.checkpoint=REFINER_CKPT')
     args = parser.parse_args()
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
     try:  # a checkpoint of another model (a DeepLabV2's in a DifNet config) stops here
-        model = load_fitting_checkpoint(init_model(args.config, device=args.device),
-                                        args.checkpoint)
+        model = load_fitting_checkpoint(init_model(cfg, device=args.device), args.checkpoint)
     except (ValueError, FileNotFoundError) as e:
         raise SystemExit(f'visualize_diffusion.py: {e}')
-    if not hasattr(model.decode_head, 'trace'):
-        raise SystemExit(f'{args.config}: the decode head is {type(model.decode_head).__name__}'
-                         ', not a diffusion head (DifNetHead or DiffusionHead): there is no '
-                         'diffusion to show.')
-    if args.html:
+    refiner = type(getattr(model, 'post', None)).__name__ == 'Refiner'
+    if args.html and (refiner or hasattr(model.decode_head, 'trace')):
         return pages(model, args)
+    if not hasattr(model.decode_head, 'trace'):
+        raise SystemExit(
+            f'{args.config}: the decode head is {type(model.decode_head).__name__}, not a '
+            'diffusion head (DifNetHead or DiffusionHead): there is no diffusion to show'
+            + (' but the learned refiner\'s P: add --html PAGE.' if refiner else '.'))
     try:
         image = imread_checked(args.image)  # BGR, as mmseg's pipelines
     except (ValueError, FileNotFoundError) as e:  # an empty, truncated or non-image file
@@ -85,7 +95,8 @@ def pages(model, args) -> None:
         except (ValueError, FileNotFoundError, OSError) as e:
             raise SystemExit(f'visualize_diffusion.py: {e}')
         out = osp.join(args.html, name + '.html') if folder else args.html
-        info = write_page(model, image, out, label, title=f'DifNet walks: {osp.basename(path)}')
+        what = 'DifNet walks' if hasattr(model.decode_head, 'trace') else "the refiner's P"
+        info = write_page(model, image, out, label, title=f'{what}: {osp.basename(path)}')
         written.append(info)
         print(f'page: {out} ({info["bytes"] / 1e6:.1f} MB, {info["walks"]} walks on '
               f'{info["nodes"]} nodes, {info["seconds"]:.1f} s): open it in a browser, '

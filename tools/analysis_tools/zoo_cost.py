@@ -1,13 +1,15 @@
 """The zoo study's cost table (docs/studies/zoo.md): for DeepLabV2-MV2, DifNet-MV2 and every
 zoo head (configs/zoo/), measured in one process on one machine: parameters, FLOPs at 240×320
-and 512×1024, inference time per 240×320 image and a training step (batch 4 of 192² crops,
-forward, backward, SGD), each interleaved with DeepLabV2-MV2 and given as a ratio to it, and
+and 512×1024, inference time per 240×320 image (DifNet's walks in the deploy form that
+tools/infer.py runs) and a training step (batch 4 of 192² crops, forward, backward, SGD),
+each interleaved with DeepLabV2-MV2 and given as a ratio to it, and
 the process's peak RSS over one training step.
 
     python tools/analysis_tools/zoo_cost.py [--out benchmarks/camvid_zoo_cost.json]
         [--rounds 5] [--threads 1]
 """
 import argparse
+import copy
 import json
 import os.path as osp
 import statistics
@@ -24,6 +26,7 @@ from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
 import mmseg_difnet  # noqa: F401  (registers the modules)
+from mmseg_difnet.deployment import switch_to_deploy
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 MODELS_CFG = dict(
@@ -77,13 +80,17 @@ def zoo_cost(rounds: int, repeats: int, arms=tuple(MODELS_CFG)) -> dict:
         for a, m in models.items():
             res['gflops_240x320'][a] = gflops(m, small)
             res['gflops_512x1024'][a] = gflops(m, large)
-        # each model interleaved with DeepLabV2-MV2 in its own pair of timings
+        # inference as tools/infer.py runs it: DifNet's walks in their deploy form (the same
+        # output); each model interleaved with DeepLabV2-MV2 in its own pair of timings
+        deployed = {a: copy.deepcopy(m) for a, m in models.items()}
+        for m in deployed.values():
+            switch_to_deploy(m)
         inf = {}
-        for a, m in models.items():
+        for a, m in deployed.items():
             if a == 'deeplabv2':
                 continue
             t = interleaved(dict(model=lambda m=m: m(small, mode='tensor'),
-                                 ref=lambda: models['deeplabv2'](small, mode='tensor')),
+                                 ref=lambda: deployed['deeplabv2'](small, mode='tensor')),
                             torch.device('cpu'), rounds, repeats)
             inf[a] = dict(seconds=statistics.median(t['model']),
                           ref_seconds=statistics.median(t['ref']),

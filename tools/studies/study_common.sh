@@ -1,4 +1,4 @@
-# Shared by the CamVid studies (tools/studies/camvid_study.sh, tools/studies/refine_study.sh): the settings,
+# Shared by the CamVid studies (camvid_study.sh, similarity_study.sh, zoo_study.sh): the settings,
 # the data check and `run`, which trains one run (resumable), tests it and marks it done.
 # Sourced, not run. TRAIN_ONLY=1 trains without testing (marker `trained`).
 OUT=${STUDY_WORK_DIR:-$DEFAULT_OUT}

@@ -3,7 +3,7 @@ docs/studies/zoo.md): mmseg's heads against DeepLabV2-MV2 and DifNet-MV2 of the 
 study (same recipe, same seeds), by the criterion fixed before the first test number.
 
     python tools/studies/zoo_table.py STUDY_DIR [--json benchmarks/camvid_zoo.json]
-        [--cost benchmarks/camvid_zoo_cost.json] [--plot PNG]
+        [--cost benchmarks/camvid_zoo_cost.json] [--plot PNG] [--model-zoo]
     python tools/studies/zoo_table.py PILOT_DIR --pilot [--json benchmarks/camvid_zoo_pilot.json]
 """
 import argparse
@@ -243,6 +243,36 @@ def plot(study: Dict, path: str) -> None:
     plt.close(fig)
 
 
+CONFIGS = dict(deeplabv2='configs/difnet/deeplabv2_mv2-d8_camvid-240x320_2k.py',
+               difnet='configs/difnet/difnet_mv2-d8_camvid-240x320_2k.py',
+               **{a: f'configs/zoo/{a}_mv2-d8_camvid-240x320_2k.py' for _, a in HEADS})
+
+
+def model_zoo_rows(study: Dict) -> str:
+    """The CamVid table of docs/model_zoo.md in mmseg's format, from the study's JSON: every
+    row measured by this package (Mem: one training step's peak above the resident set, CPU;
+    Inf time: CPU time per 240×320 image, one thread, as a ratio to DeepLabV2-MV2 measured
+    interleaved with it, median and range over rounds)."""
+    cost = study.get('cost', {})
+    inf = cost.get('inference_ratio_to_deeplabv2', {})
+    peak = cost.get('train_step_peak_mib_above_resident', {})
+    rows = ['| Method | Backbone | Crop | Lr schd | Mem (MiB, CPU) | Inf time (CPU, × '
+            'DeepLabV2-MV2) | mIoU (test) | seeds | config |',
+            '|---|---|---|---:|---:|---|---:|---|---|']
+    for name, a in BASELINES + HEADS:
+        m = study['summary'].get(a, {}).get('mIoU')
+        seeds = sorted(study['runs'].get(a, {})) if a not in ('deeplabv2', 'difnet') \
+            else list(SEEDS)
+        miou = '-' if m is None else (f'{m["mean"]:.2f} ± {m["std"]:.2f}' if len(seeds) > 1
+                                      else f'{m["mean"]:.2f}')
+        t = inf.get(a)
+        tcol = '-' if t is None else f'{t["median"]:.2f}× ({t["min"]:.2f}-{t["max"]:.2f})'
+        mem = f'{peak[a]:.0f}' if a in peak else '-'
+        rows.append(f'| {name} | MobileNetV2-D8 | 192x192 | 2000 | {mem} | {tcol} | {miou} | '
+                    f'{",".join(seeds) or "-"} | [config](../{CONFIGS[a]}) |')
+    return '\n'.join(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('study_dir', help='the runs (<arm>_seed<N>/ dirs)')
@@ -253,12 +283,16 @@ def main() -> None:
     parser.add_argument('--cost', help='the cost table (tools/analysis_tools/zoo_cost.py)')
     parser.add_argument('--plot', help='write mIoU against inference cost here (needs --cost)')
     parser.add_argument('--seconds', type=int, help='wall time of this call, to record')
+    parser.add_argument('--model-zoo', action='store_true',
+                        help="print docs/model_zoo.md's CamVid table (mmseg's format)")
     args = parser.parse_args()
     if args.pilot:
         print(pilot_table(args.study_dir, args.json)['table'])
         return
     study = zoo_table(args.study_dir, args.json, args.similarity_json, args.cost, args.seconds)
     print(study['table'])
+    if args.model_zoo:
+        print('\n' + model_zoo_rows(study))
     if args.plot:
         if 'cost' not in study:
             parser.error('--plot needs --cost with an existing cost JSON')

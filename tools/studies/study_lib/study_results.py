@@ -28,7 +28,7 @@ def latest_test_metrics(test_dir: str) -> Dict[str, float]:
 def finished_runs(study_dir: str, arms: Iterable[str], with_walks: Iterable[str] = ()
                   ) -> Runs:
     """Test metrics of every finished ``<arm>_seed<N>`` run under ``study_dir``; for the arms
-    of ``with_walks`` also μ_t, β_t (and α) of the run's last checkpoint, as ``walks``."""
+    of ``with_walks`` also μ_t, β_t of the run's last checkpoint, as ``walks``."""
     with_walks = set(with_walks)
     runs: Runs = {}
     for arm in arms:

@@ -18,15 +18,14 @@ RADII = (2, 5, 10)
 def two_arm_study_table(study_dir: str, models: Sequence[Tuple[str, str]], criterion: str,
                         json_path: Optional[str] = None, seconds: Optional[int] = None,
                         extra: Optional[Dict] = None, paired: bool = False,
-                        walk_key: str = 'mIoU_y5', required: Optional[int] = None,
+                        required: Optional[int] = None,
                         classes: Sequence[str] = CamVidDataset.METAINFO['classes']) -> str:
     """The study's tables (markdown) and JSON: ``models`` are (name, run prefix) of the
     baseline and of the model with diffusion, compared by ``criterion``; ``extra`` is merged
     into the JSON. ``paired``: the verdict compares the mean per-seed difference with twice
-    its standard error (the unpaired rule is reported beside it); ``walk_key``: the metric
-    whose difference from x says what the walks add (y5, or the refinement mode's output);
-    ``required``: the number of seed pairs the design has: with fewer finished, the tables
-    are written but no verdict."""
+    its standard error (the unpaired rule is reported beside it); ``required``: the number
+    of seed pairs the design has: with fewer finished, the tables are written but no
+    verdict."""
     (base_name, base), (name_d, dif) = models
     runs = merge_earlier_runs(finished_runs(study_dir, [base, dif], with_walks=[dif]),
                               json_path)
@@ -60,21 +59,15 @@ def two_arm_study_table(study_dir: str, models: Sequence[Tuple[str, str]], crite
     d = runs[dif]
     if all('mIoU_x' in d[s] for s in seeds):
         stages = {k: f'mIoU_{k}' for k in STAGES}
-        if walk_key == 'mIoU':  # the refinement mode: its output is not y5
-            stages['output'] = 'mIoU'
         rows += ['', f'{name_d} per stage (mIoU; in brackets within 2 px of a boundary), mean ± '
                  'std:', '', '| ' + ' | '.join(stages) + ' |', '|' + '---:|' * len(stages),
                  '| ' + ' | '.join(fmt_mean_std([d[s][k] for s in seeds]) for k in stages.values())
                  + ' |',
                  '| ' + ' | '.join('(' + fmt_mean_std([d[s][f'{k}_band2'] for s in seeds]) + ')'
                                    for k in stages.values()) + ' |']
-        walk_gain = [d[s][walk_key] - d[s]['mIoU_x'] for s in seeds]
-        gain_name = 'y5' if walk_key == 'mIoU_y5' else 'output'
-        out[f'{gain_name}_minus_x'] = walk_gain
-        rows.append(f'\n{gain_name} − x per seed: ' + ', '.join(f'{v:+.2f}' for v in walk_gain))
-    if all('gate' in d[s]['walks'] for s in seeds):
-        rows.append('alpha per seed: ' + ', '.join(f'{d[s]["walks"]["gate"]:.3f}'
-                                                    for s in seeds))
+        walk_gain = [d[s]['mIoU_y5'] - d[s]['mIoU_x'] for s in seeds]
+        out['y5_minus_x'] = walk_gain
+        rows.append('\ny5 − x per seed: ' + ', '.join(f'{v:+.2f}' for v in walk_gain))
     for p in ('mu', 'beta'):
         rows.append(f'{p}_t (mean over seeds): ' + ', '.join(
             f'{statistics.mean(d[s]["walks"][p][t] for s in seeds):.3f}'
