@@ -10,7 +10,7 @@ MV2_WEIGHTS := checkpoints/mobilenetv2_imagenet_mmseg.pth
 
 .PHONY: env lint test test-slow test-browser test-camvid weights demo study study-camvid study-camvid-paired \
 	study-similarity study-zoo study-zoo-baselines study-zoo-long \
-	study-zoo-pilot study-refine-zoo benchmark-zoo benchmark clean-env
+	study-zoo-pilot study-refine-zoo benchmark-zoo benchmark-postprocess benchmark clean-env
 
 $(VENV)/.ready: requirements/constraints.txt tools/misc/setup_env.sh setup.py
 	VENV=$(VENV) bash tools/misc/setup_env.sh
@@ -74,6 +74,9 @@ study-refine-zoo: env weights  # post-processing (docs/studies/refinement.md): e
 
 benchmark-zoo: env  # the zoo study's costs side by side (one thread): benchmarks/camvid_zoo_cost.json
 	$(PY) tools/analysis_tools/zoo_cost.py
+
+benchmark-postprocess: env  # the post-processing study's costs: the refiner and DenseCRF against each base model's forward, side by side (one thread): benchmarks/postprocess_cost.json
+	CAMVID_ROOT="$(CAMVID_ROOT)" $(PY) tools/analysis_tools/postprocess_cost.py
 
 benchmark: env  # Table 4, training step, FLOPs, diffusion: benchmarks/<device>.json
 	$(PY) tools/analysis_tools/benchmark.py

@@ -290,6 +290,7 @@ def test_the_pilot_and_the_study_tools_run_end_to_end_on_tiny_data(tmp_path):
     assert r['frames'] == 3 and set(r['cost_ratio']) == {'densecrf', 'refiner'}
     assert all(0 <= r[m]['mIoU'] <= 100 for m in ('plain', 'densecrf', 'refiner'))
     assert res['heads']['fcn']['seeds'] == [3]
+    assert res['heads']['fcn']['refiner-plain_mIoU']['verdict'] is None  # one of 3 seeds
     pilot = [sys.executable, osp.join(tools, 'postprocess_pilot.py'), '--base', 'fcn',
              osp.join(ROOT, 'configs', 'zoo', 'fcn_mv2-d8_camvid-240x320_2k.py'),
              str(run / 'iter_2000.pth'), '--refiner-checkpoint', str(tmp_path / 'refiner.pth'),
@@ -301,3 +302,35 @@ def test_the_pilot_and_the_study_tools_run_end_to_end_on_tiny_data(tmp_path):
     proc = subprocess.run(pilot[:-2] + ['--split', 'test', '--out', str(tmp_path / 'x.json')],
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode != 0 and 'the pilot reads val only' in proc.stderr
+
+
+@pytest.mark.slow
+def test_postprocess_cost_benchmark_writes_its_table(tmp_path):
+    """tools/analysis_tools/postprocess_cost.py on two bases and one round: each post-processor
+    timed beside the base, ratios in the JSON and the printed table; a missing image is named."""
+    import json
+    import os.path as osp
+    import subprocess
+    import sys
+
+    from helpers import ROOT
+    from PIL import Image
+    yy, xx = np.mgrid[0:360, 0:480]
+    img = np.stack([xx * 255 // 479, yy * 255 // 359, (xx + yy) % 256], -1).astype(np.uint8)
+    Image.fromarray(img).save(tmp_path / 'frame.png')
+    script = osp.join(ROOT, 'tools', 'analysis_tools', 'postprocess_cost.py')
+    out = tmp_path / 'cost.json'
+    proc = subprocess.run([sys.executable, script, '--image', str(tmp_path / 'frame.png'),
+                           '--arms', 'deeplabv2', 'fcn', '--rounds', '1', '--repeats', '1',
+                           '--out', str(out)], capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    res = json.loads(out.read_text())
+    assert res['threads'] == 1 and res['image'] == 'frame.png' and list(res['bases']) == [
+        'deeplabv2', 'fcn']
+    for r in res['bases'].values():
+        for k in ('refiner', 'densecrf'):
+            assert r[k]['median'] == pytest.approx(r[k]['seconds'] / r['base_seconds'])
+    assert '| fcn |' in proc.stdout
+    proc = subprocess.run([sys.executable, script, '--image', str(tmp_path / 'none.png')],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0 and 'none.png' in proc.stderr and '--image' in proc.stderr

@@ -31,6 +31,7 @@ ROOT = osp.join(osp.dirname(osp.abspath(__file__)), '..', '..')
 REFINER = osp.join(ROOT, 'configs', 'refiner', 'fcn_mv2-d8_camvid-240x320_2k_refiner.py')
 DENSECRF = osp.join(ROOT, 'configs', 'refiner', 'fcn_mv2-d8_camvid-240x320_2k_densecrf.py')
 METHODS = ('plain', 'densecrf', 'refiner')
+SEEDS = (3, 4, 5)  # the zoo study's: no verdict for a head before all three are in
 CRITERION = ('Fixed before the runs (docs/studies/refinement.md, "Post-processing"): per head, '
              'over its seeds, d = refiner - plain and d = refiner - DenseCRF in test mIoU and '
              'in mIoU within 2 px of a boundary; positive if mean d > 2·SE (sample std / √n), '
@@ -84,7 +85,8 @@ def test_run(config: str, ckpt: str, refiner, crf, root: str, frames) -> dict:
 
 
 def table(runs: dict) -> dict:
-    """Per head: each method's mean ± std over seeds and the paired verdicts."""
+    """Per head: each method's mean ± std over seeds and the paired verdicts (None until
+    every seed of ``SEEDS`` is in)."""
     heads = {}
     for name, r in runs.items():
         heads.setdefault(r['arm'], []).append(r)
@@ -98,7 +100,10 @@ def table(runs: dict) -> dict:
         for other in ('plain', 'densecrf'):
             for k in ('mIoU', 'band2'):
                 d = [r['refiner'][k] - r[other][k] for r in rs]
-                row[f'refiner-{other}_{k}'] = dict(verdict('paired_se', d), per_seed=d)
+                v = dict(verdict('paired_se', d), per_seed=d)
+                if not set(SEEDS) <= set(row['seeds']):
+                    v['verdict'] = None  # fixed in the design: three seeds first
+                row[f'refiner-{other}_{k}'] = v
         row['cost_ratio'] = {m: statistics.median(r['cost_ratio'][m] for r in rs)
                              for m in ('densecrf', 'refiner')}
         out[arm] = row
@@ -137,14 +142,19 @@ def main(argv=None):
               f'{r["plain"]["band2"]} / {r["densecrf"]["band2"]} / {r["refiner"]["band2"]}); '
               f'cost × base: DenseCRF {r["cost_ratio"]["densecrf"]}, refiner '
               f'{r["cost_ratio"]["refiner"]}', flush=True)
-        out = dict(criterion=CRITERION, settings=dict(
-            refiner=dict(Config.fromfile(REFINER).model.post_processor, refiner=None,
-                         checkpoint=args.refiner_checkpoint),
-            densecrf=dict(Config.fromfile(DENSECRF).model.post_processor)),
-            frames=args.frames or 'all test frames', runs=runs, heads=table(runs))
-        with open(args.json, 'w') as f:  # after every run: a session may end anywhere
-            json.dump(out, f, indent=1)
+        save(args, runs)  # after every run: a session may end anywhere
+    save(args, runs)  # the per-head table of every run kept, recomputed
     print(f'{len(runs)} runs in {args.json}')
+
+
+def save(args, runs: dict) -> None:
+    out = dict(criterion=CRITERION, settings=dict(
+        refiner=dict(Config.fromfile(REFINER).model.post_processor, refiner=None,
+                     checkpoint=args.refiner_checkpoint),
+        densecrf=dict(Config.fromfile(DENSECRF).model.post_processor)),
+        frames=args.frames or 'all test frames', runs=runs, heads=table(runs))
+    with open(args.json, 'w') as f:
+        json.dump(out, f, indent=1)
 
 
 if __name__ == '__main__':
