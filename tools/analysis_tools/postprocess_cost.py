@@ -17,14 +17,13 @@ itself (tools/studies/refine_zoo_study.py) also times every frame, but beside th
 and at the process's default threads; this benchmark is the cost table the docs quote.
 """
 import argparse
-import json
 import os
 import os.path as osp
 import statistics
 
 import numpy as np
 import torch
-from cost_lib import device_name, interleaved, ratio_stats
+from cost_lib import device_name, interleaved, ratio_stats, report
 from cost_lib.inference_cost import model_cfg
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
@@ -107,10 +106,7 @@ def main(argv=None) -> None:
     torch.set_num_threads(args.threads)
     res = postprocess_cost(args.rounds, args.repeats, args.arms, frame(args.image))
     res['image'] = osp.basename(args.image)
-    print(markdown(res))
-    with open(args.out, 'w') as f:
-        json.dump(res, f, indent=2)
-    print(f'written: {args.out}')
+    report(res, markdown(res), args.out)
 
 
 if __name__ == '__main__':

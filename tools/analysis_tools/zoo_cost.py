@@ -10,14 +10,13 @@ the process's peak RSS over one training step.
 """
 import argparse
 import copy
-import json
 import os.path as osp
 import statistics
 import subprocess
 import sys
 
 import torch
-from cost_lib import device_name, gflops, interleaved, ratio_stats
+from cost_lib import device_name, gflops, interleaved, ratio_stats, report
 from cost_lib.inference_cost import model_cfg
 from cost_lib.timing import reset_peak_rss, status_kb
 from mmengine.registry import init_default_scope
@@ -161,10 +160,7 @@ def main(argv=None) -> None:
         parser.error('--arms must include deeplabv2: every ratio is to it')
     torch.set_num_threads(args.threads)
     res = zoo_cost(args.rounds, args.repeats, tuple(args.arms))
-    print(markdown(res))
-    with open(args.out, 'w') as f:
-        json.dump(res, f, indent=2)
-    print(f'written: {args.out}')
+    report(res, markdown(res), args.out)
 
 
 if __name__ == '__main__':

@@ -5,5 +5,15 @@ the tools import it from their own folder (run them by path)."""
 from .flops import gflops
 from .timing import autocast, device_name, interleaved, ratio_stats, spread, sync, timed
 
-__all__ = ['autocast', 'device_name', 'gflops', 'interleaved', 'ratio_stats', 'spread', 'sync',
-           'timed']
+
+def report(res: dict, table: str, path: str) -> None:
+    """Print a benchmark's table, write its JSON to ``path`` and say where."""
+    import json
+    print(table)
+    with open(path, 'w') as f:
+        json.dump(res, f, indent=2)
+    print(f'written: {path}')
+
+
+__all__ = ['autocast', 'device_name', 'gflops', 'interleaved', 'ratio_stats', 'report', 'spread',
+           'sync', 'timed']
