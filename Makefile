@@ -5,12 +5,13 @@ PY := $(VENV)/bin/python
 
 CAMVID_ROOT ?= ../shared/data/camvid
 # the refiner trained once from the labels (configs/refiner/affinity-refiner_mv2_camvid-240x320.py)
-REFINER_CKPT ?= ../difnet_runs/refiner/affinity-refiner_seed0/iter_1000.pth
+REFINER_DIR ?= ../difnet_runs/refiner/affinity-refiner_seed0
+REFINER_CKPT ?= $(REFINER_DIR)/iter_1000.pth
 MV2_WEIGHTS := checkpoints/mobilenetv2_imagenet_mmseg.pth
 
 .PHONY: env lint test test-slow test-browser test-camvid weights demo study study-camvid study-camvid-paired \
 	study-similarity study-zoo study-zoo-baselines study-zoo-long \
-	study-zoo-pilot study-refine-zoo benchmark-zoo benchmark-postprocess benchmark clean-env
+	study-zoo-pilot study-refine-zoo refiner benchmark-zoo benchmark-postprocess benchmark clean-env
 
 $(VENV)/.ready: requirements/constraints.txt tools/misc/setup_env.sh setup.py
 	VENV=$(VENV) bash tools/misc/setup_env.sh
@@ -57,16 +58,20 @@ study-similarity: env weights  # round three (issue 41): DeepLabV2, paper and ta
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CAMVID_ROOT="$(CAMVID_ROOT)" bash tools/studies/similarity_study.sh
 
 study-zoo: env weights  # mmseg's heads vs DifNet-MV2, seeds 3-5 (docs/studies/zoo.md): benchmarks/camvid_zoo.json; runs kept in ../difnet_runs/camvid_zoo
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CAMVID_ROOT="$(CAMVID_ROOT)" bash tools/studies/zoo_study.sh
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CAMVID_ROOT="$(CAMVID_ROOT)" REFINER_CKPT="$(REFINER_CKPT)" bash tools/studies/zoo_study.sh
 
 study-zoo-baselines: env weights  # DeepLabV2-MV2 and DifNet-MV2 at seeds 3-5 again, checkpoints kept in ../difnet_runs/camvid_zoo (the similarity study kept none): the post-processing study's last two bases
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CAMVID_ROOT="$(CAMVID_ROOT)" HEADS="deeplabv2 difnet" bash tools/studies/zoo_study.sh
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CAMVID_ROOT="$(CAMVID_ROOT)" REFINER_CKPT="$(REFINER_CKPT)" HEADS="deeplabv2 difnet" bash tools/studies/zoo_study.sh
 
 study-zoo-long: env weights  # the zoo study's 4,000-iteration check: seed 3 of every model, into benchmarks/camvid_zoo.json
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CAMVID_ROOT="$(CAMVID_ROOT)" LONG=1 bash tools/studies/zoo_study.sh
 
 study-zoo-pilot: env weights  # the zoo study's pilot (val only, seed 100): benchmarks/camvid_zoo_pilot.json
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CAMVID_ROOT="$(CAMVID_ROOT)" PILOT=1 bash tools/studies/zoo_study.sh
+
+refiner: env weights  # the post-processing refiner, trained once from CamVid's labels (seed 0, 1,000 iterations, about an hour on one core): $(REFINER_CKPT)
+	OMP_NUM_THREADS=1 $(PY) tools/train.py configs/refiner/affinity-refiner_mv2_camvid-240x320.py --work-dir $(REFINER_DIR) \
+	  --resume --cfg-options randomness.seed=0 train_dataloader.dataset.data_root=$(CAMVID_ROOT) train_dataloader.num_workers=1
 
 study-refine-zoo: env weights  # post-processing (docs/studies/refinement.md): every finished zoo run plain, with DenseCRF and the refiner, on test: benchmarks/refine_zoo.json
 	$(PY) tools/studies/refine_zoo_study.py ../difnet_runs/camvid_zoo --camvid-root $(CAMVID_ROOT) \

@@ -43,6 +43,14 @@ def test_every_seed_head_builds_trains_a_step_and_predicts(seed_head):
     assert out[0].pred_sem_seg.data.shape == (1, 64, 64)
 
 
+def test_a_config_with_the_removed_gate_init_is_refused_with_the_fix():
+    cfg = diffusion_cfg('FCNHead')
+    cfg.decode_head.gate_init = 0.0
+    with pytest.raises(ValueError, match=r'gate_init=0\.0: the refinement mode was removed.*'
+                                         r'Drop gate_init'):
+        MODELS.build(cfg)
+
+
 def test_per_walk_prediction_for_any_seed_head():
     """The final prediction is y5 (the paper's output)."""
     cfg = diffusion_cfg('FCNHead')

@@ -1,6 +1,7 @@
 """The zoo study: its configs are mmseg's heads on the recipe of DeepLabV2-MV2 (same backbone,
 preprocessing, loss, schedule), and its script runs end to end on tiny CamVid-like data,
 resumes, and pairs its heads with the similarity study's DifNet-MV2 runs."""
+import hashlib
 import json
 import os
 import os.path as osp
@@ -8,8 +9,10 @@ import subprocess
 import sys
 
 import pytest
+import torch
 from helpers import ROOT, generate_camvid_like
 from mmengine.config import Config
+from mmseg.registry import MODELS
 
 HEADS = {'fcn': 'FCNHead', 'pspnet': 'PSPHead', 'deeplabv3': 'ASPPHead',
          'deeplabv3plus': 'DepthwiseSeparableASPPHead', 'nonlocal': 'NLHead', 'ccnet': 'CCHead'}
@@ -51,9 +54,14 @@ def run_study(env, cwd):
 def test_zoo_study_script_end_to_end(tmp_path):
     data = generate_camvid_like(str(tmp_path / 'camvid'))
     study_json = tmp_path / 'zoo.json'
+    refiner = MODELS.build(Config.fromfile(osp.join(
+        ROOT, 'configs', 'refiner', 'affinity-refiner_mv2_camvid-240x320.py')).model)
+    torch.save({'state_dict': refiner.state_dict(), 'meta': {}}, tmp_path / 'refiner.pth')
     env = dict(os.environ, PATH=osp.dirname(sys.executable) + os.pathsep + os.environ['PATH'],
                CAMVID_ROOT=data, STUDY_WORK_DIR=str(tmp_path / 'runs'),
                STUDY_JSON=str(study_json), HEADS='fcn ccnet', SEEDS='3',
+               REFINER_CKPT=str(tmp_path / 'refiner.pth'),
+               REFINE_JSON=str(tmp_path / 'refine_zoo.json'),
                EXTRA_OPTS='model.backbone.init_cfg=None train_cfg.max_iters=2 '
                'train_cfg.val_interval=2 param_scheduler.0.end=2 '
                'default_hooks.checkpoint.interval=2 default_hooks.logger.interval=1')
@@ -71,8 +79,18 @@ def test_zoo_study_script_end_to_end(tmp_path):
         assert osp.isfile(tmp_path / 'runs' / f'{head}_seed3' / 'iter_2.pth')  # kept
     assert 'pspnet_seed3' in study['incomplete'] and 'fcn_seed3' not in study['incomplete']
     assert 'DifNet-MV2 − FCN (seeds 3)' in study['table']
+    # each run post-processed once tested (the refinement study), with the refiner's hash
+    refined = json.loads((tmp_path / 'refine_zoo.json').read_text())['runs']
+    assert set(refined) == {'fcn_seed3', 'ccnet_seed3'}
+    assert refined['fcn_seed3']['refiner_sha256'] == hashlib.sha256(
+        (tmp_path / 'refiner.pth').read_bytes()).hexdigest()[:16]
+    assert refined['ccnet_seed3']['plain']['mIoU'] == pytest.approx(
+        study['runs']['ccnet']['3']['mIoU'], abs=0.02)  # the same model, scored twice
+    env['REFINER_CKPT'] = str(tmp_path / 'missing.pth')
     # resumable: a finished run is skipped, from its marker or (its dir gone) from the JSON
-    assert 'fcn_seed3: done before, skipped' in run_study(env, ROOT)
+    out = run_study(env, ROOT)
+    assert 'fcn_seed3: done before, skipped' in out
+    assert f'post-processing skipped: no refiner checkpoint at {tmp_path}/missing.pth' in out
     import shutil
     shutil.rmtree(tmp_path / 'runs' / 'ccnet_seed3')
     out = run_study(env, ROOT)

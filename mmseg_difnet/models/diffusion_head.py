@@ -154,6 +154,12 @@ class DiffusionHead(BaseDecodeHead):
                  affinity_loss: Optional[ConfigType] = None,
                  affinity_walks: Optional[Sequence[int]] = None, **kwargs) -> None:
         name = type(self).__name__
+        if 'gate_init' in kwargs:  # a config of an earlier version
+            raise ValueError(
+                f'{name}: decode_head.gate_init={kwargs["gate_init"]!r}: the refinement mode was '
+                'removed (it did not pay in three studies: docs/diffusion_for_any_model.md). '
+                'Drop gate_init from the config; the output is the paper\'s y_T. Its configs '
+                'and results are at commit f44b197.')
         seed_cfg = None
         if seed_head is not None:
             check_seed_head_type(seed_head, name)

@@ -24,12 +24,11 @@ import statistics
 import numpy as np
 import torch
 from cost_lib import device_name, interleaved, ratio_stats, report
-from cost_lib.inference_cost import model_cfg
+from cost_lib.inference_cost import ZOO_CONFIGS, model_cfg
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 from PIL import Image
-from zoo_cost import MODELS_CFG
 
 import mmseg_difnet  # noqa: F401  (registers the modules)
 from mmseg_difnet.deployment import switch_to_deploy
@@ -66,7 +65,7 @@ def postprocess_cost(rounds: int, repeats: int, arms, rgb: torch.Tensor) -> dict
                frame=[240, 320], settings={k: repr(v) for k, v in posts.items()}, bases={})
     with torch.no_grad():
         for arm in arms:
-            base = MODELS.build(model_cfg(osp.join(ROOT, MODELS_CFG[arm]))).eval()
+            base = MODELS.build(model_cfg(osp.join(ROOT, ZOO_CONFIGS[arm]))).eval()
             switch_to_deploy(base)  # as tools/infer.py runs it (DifNet's walks)
             x = (rgb - base.data_preprocessor.mean) / base.data_preprocessor.std
             probs = torch.softmax(base(x, mode='tensor'), 1)
@@ -101,7 +100,7 @@ def main(argv=None) -> None:
     parser.add_argument('--rounds', type=int, default=7, help='interleaved rounds')
     parser.add_argument('--repeats', type=int, default=3, help='timed calls per round (median)')
     parser.add_argument('--threads', type=int, default=1, help='torch threads (a study lane: 1)')
-    parser.add_argument('--arms', nargs='+', choices=tuple(MODELS_CFG), default=tuple(MODELS_CFG))
+    parser.add_argument('--arms', nargs='+', choices=tuple(ZOO_CONFIGS), default=tuple(ZOO_CONFIGS))
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     res = postprocess_cost(args.rounds, args.repeats, args.arms, frame(args.image))

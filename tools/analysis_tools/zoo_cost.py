@@ -17,7 +17,7 @@ import sys
 
 import torch
 from cost_lib import device_name, gflops, interleaved, ratio_stats, report
-from cost_lib.inference_cost import model_cfg
+from cost_lib.inference_cost import ZOO_CONFIGS, model_cfg
 from cost_lib.timing import reset_peak_rss, status_kb
 from mmengine.registry import init_default_scope
 from mmengine.structures import PixelData
@@ -28,11 +28,6 @@ import mmseg_difnet  # noqa: F401  (registers the modules)
 from mmseg_difnet.deployment import switch_to_deploy
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-MODELS_CFG = dict(
-    deeplabv2='configs/difnet/deeplabv2_mv2-d8_camvid-240x320_2k.py',
-    difnet='configs/difnet/difnet_mv2-d8_camvid-240x320_2k.py',
-    **{h: f'configs/zoo/{h}_mv2-d8_camvid-240x320_2k.py'
-       for h in ('fcn', 'pspnet', 'deeplabv3', 'deeplabv3plus', 'nonlocal', 'ccnet')})
 
 
 def batch(n: int, side: int, num_classes: int):
@@ -57,7 +52,7 @@ def step_peak_mib(arm: str) -> float:
 def one_step_peak(arm: str) -> float:
     init_default_scope('mmseg')
     torch.manual_seed(0)
-    m = MODELS.build(model_cfg(osp.join(ROOT, MODELS_CFG[arm]))).train()
+    m = MODELS.build(model_cfg(osp.join(ROOT, ZOO_CONFIGS[arm]))).train()
     x, samples = batch(4, 192, 11)
     opt = torch.optim.SGD(m.parameters(), lr=1e-6, momentum=0.9)
     base = reset_peak_rss()
@@ -67,10 +62,10 @@ def one_step_peak(arm: str) -> float:
     return (status_kb('VmHWM') - base) / 1024
 
 
-def zoo_cost(rounds: int, repeats: int, arms=tuple(MODELS_CFG)) -> dict:
+def zoo_cost(rounds: int, repeats: int, arms=tuple(ZOO_CONFIGS)) -> dict:
     init_default_scope('mmseg')
     torch.manual_seed(0)
-    models = {a: MODELS.build(model_cfg(osp.join(ROOT, MODELS_CFG[a]))).eval() for a in arms}
+    models = {a: MODELS.build(model_cfg(osp.join(ROOT, ZOO_CONFIGS[a]))).eval() for a in arms}
     small, large = torch.randn(1, 3, 240, 320), torch.randn(1, 3, 512, 1024)
     res = dict(device=device_name(torch.device('cpu')), threads=torch.get_num_threads(),
                params={a: sum(p.numel() for p in m.parameters()) for a, m in models.items()},
@@ -149,8 +144,8 @@ def main(argv=None) -> None:
     parser.add_argument('--rounds', type=int, default=5, help='interleaved rounds')
     parser.add_argument('--repeats', type=int, default=3, help='timed calls per round (median)')
     parser.add_argument('--threads', type=int, default=1, help='torch threads (a study lane: 1)')
-    parser.add_argument('--arms', nargs='+', choices=tuple(MODELS_CFG), default=tuple(MODELS_CFG))
-    parser.add_argument('--peak-of', choices=tuple(MODELS_CFG), help=argparse.SUPPRESS)
+    parser.add_argument('--arms', nargs='+', choices=tuple(ZOO_CONFIGS), default=tuple(ZOO_CONFIGS))
+    parser.add_argument('--peak-of', choices=tuple(ZOO_CONFIGS), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.peak_of:  # the child process of step_peak_mib
         torch.set_num_threads(args.threads)

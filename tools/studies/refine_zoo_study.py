@@ -13,6 +13,7 @@ study grows with the zoo study, session by session.
 """
 import argparse
 import glob
+import hashlib
 import json
 import os.path as osp
 import statistics
@@ -127,13 +128,15 @@ def main(argv=None):
     refiner = MODELS.build(dict(Config.fromfile(REFINER).model.post_processor,
                                 checkpoint=args.refiner_checkpoint)).eval()
     crf = MODELS.build(Config.fromfile(DENSECRF).model.post_processor)
+    with open(args.refiner_checkpoint, 'rb') as f:  # which refiner scored each run
+        refiner_sha = hashlib.sha256(f.read()).hexdigest()[:16]
     runs = dict(old)
     for name, arm, seed, ckpt in finished(args.zoo_dir):
         if name in runs:
             print(f'{name}: in {args.json}, skipped', flush=True)
             continue
         t0 = time.time()
-        runs[name] = dict(arm=arm, seed=seed, checkpoint=ckpt,
+        runs[name] = dict(arm=arm, seed=seed, checkpoint=ckpt, refiner_sha256=refiner_sha,
                           **test_run(config_of(arm), ckpt, refiner, crf, args.camvid_root,
                                      args.frames))
         r = runs[name]

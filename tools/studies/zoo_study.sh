@@ -16,6 +16,11 @@
 #     seed 100 without the auxiliary head (fcn-noaux) and without dropout (fcn-nodrop), val
 #     only, beside the first pilot's runs.
 #   EXTRA_OPTS="key=value ...": more --cfg-options for every run (the tests shrink the runs).
+#   REFINER_CKPT=<refiner.pth>: each run, once tested, is post-processed at once (plain,
+#     DenseCRF, the refiner on the test frames: tools/studies/refine_zoo_study.py into
+#     REFINE_JSON, default benchmarks/refine_zoo.json), one lane at a time: a machine that
+#     does not outlive the session keeps no checkpoint for a later one. A missing refiner
+#     checkpoint skips it with a message (make study-refine-zoo catches up).
 # tools/studies/zoo_table.py writes benchmarks/camvid_zoo.json (PILOT=1: the pilot's JSON).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -38,6 +43,18 @@ config() {  # config ARM: the arm's config
   esac
 }
 read -r -a EXTRA <<< "${EXTRA_OPTS:-}"
+postprocess() {  # every finished run not yet in REFINE_JSON, one lane at a time (flock)
+  [ -n "${REFINER_CKPT:-}" ] && [ "${TRAIN_ONLY:-0}" != 1 ] || return 0
+  if [ ! -f "$REFINER_CKPT" ]; then
+    echo "==> post-processing skipped: no refiner checkpoint at $REFINER_CKPT (REFINER_CKPT); make study-refine-zoo catches up" >&2
+    return 0
+  fi
+  echo "==> [$(date +%T)] post-processing the finished runs (log $OUT/postprocess.log)"
+  OMP_NUM_THREADS=$THREADS flock "$OUT/.postprocess.lock" python tools/studies/refine_zoo_study.py \
+    "$OUT" --camvid-root "$CAMVID_ROOT" --refiner-checkpoint "$REFINER_CKPT" \
+    --json "${REFINE_JSON:-benchmarks/refine_zoo.json}" >> "$OUT/postprocess.log" 2>&1 \
+    || { echo "post-processing failed, see $OUT/postprocess.log" >&2; tail -20 "$OUT/postprocess.log" >&2; return 1; }
+}
 jobs_list=()
 if [ "${LONG:-0}" = 1 ]; then
   seed=${LONG_SEED:-3}
@@ -57,7 +74,7 @@ elif [ "${PILOT:-0}" != 0 ]; then
 else
   for seed in $SEEDS; do
     for arm in $HEADS; do
-      jobs_list+=("run ${arm}_seed$seed $(config "$arm") $seed $THREADS ${EXTRA[*]}")
+      jobs_list+=("run ${arm}_seed$seed $(config "$arm") $seed $THREADS ${EXTRA[*]} && postprocess")
     done
   done
 fi

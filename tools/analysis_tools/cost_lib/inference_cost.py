@@ -24,6 +24,13 @@ from mmseg_difnet.utils import for_one_process
 from .flops import gflops
 from .timing import autocast, interleaved, ratio_stats, spread
 
+# The CamVid study's models (docs/studies/zoo.md), by arm: zoo_cost.py and postprocess_cost.py
+ZOO_CONFIGS = dict(
+    deeplabv2='configs/difnet/deeplabv2_mv2-d8_camvid-240x320_2k.py',
+    difnet='configs/difnet/difnet_mv2-d8_camvid-240x320_2k.py',
+    **{h: f'configs/zoo/{h}_mv2-d8_camvid-240x320_2k.py'
+       for h in ('fcn', 'pspnet', 'deeplabv3', 'deeplabv3plus', 'nonlocal', 'ccnet')})
+
 
 def model_cfg(path: str):
     """The model of a config file, with BN for one process and no pretrained download."""
