@@ -4,9 +4,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 
 CAMVID_ROOT ?= ../shared/data/camvid
-# the refiner trained once from the labels (configs/refiner/affinity-refiner_mv2_camvid-240x320.py)
+# the refiner trained once from the labels (configs/refiner/affinity-refiner_mv2_camvid-240x320.py,
+# seed 0), published into the repository: the post-processing study's refiner in every session
+REFINER_CKPT ?= benchmarks/weights/affinity-refiner_mv2_camvid-240x320_seed0-746546a0.pth
 REFINER_DIR ?= ../difnet_runs/refiner/affinity-refiner_seed0
-REFINER_CKPT ?= $(REFINER_DIR)/iter_1000.pth
 MV2_WEIGHTS := checkpoints/mobilenetv2_imagenet_mmseg.pth
 
 .PHONY: env lint test test-slow test-browser test-camvid weights demo study study-camvid study-camvid-paired \
@@ -69,9 +70,10 @@ study-zoo-long: env weights  # the zoo study's 4,000-iteration check: seed 3 of 
 study-zoo-pilot: env weights  # the zoo study's pilot (val only, seed 100): benchmarks/camvid_zoo_pilot.json
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CAMVID_ROOT="$(CAMVID_ROOT)" PILOT=1 bash tools/studies/zoo_study.sh
 
-refiner: env weights  # the post-processing refiner, trained once from CamVid's labels (seed 0, 1,000 iterations, about an hour on one core): $(REFINER_CKPT)
+refiner: env weights  # rebuild the post-processing refiner from CamVid's labels (seed 0, 1,000 iterations, 42 min on one core beside two runs), published as benchmarks/weights/<name>-<sha256[:8]>.pth
 	OMP_NUM_THREADS=1 $(PY) tools/train.py configs/refiner/affinity-refiner_mv2_camvid-240x320.py --work-dir $(REFINER_DIR) \
 	  --resume --cfg-options randomness.seed=0 train_dataloader.dataset.data_root=$(CAMVID_ROOT) train_dataloader.num_workers=1
+	$(PY) tools/misc/publish_model.py $(REFINER_DIR)/iter_1000.pth benchmarks/weights/affinity-refiner_mv2_camvid-240x320_seed0.pth
 
 study-refine-zoo: env weights  # post-processing (docs/studies/refinement.md): every finished zoo run plain, with DenseCRF and the refiner, on test: benchmarks/refine_zoo.json
 	$(PY) tools/studies/refine_zoo_study.py ../difnet_runs/camvid_zoo --camvid-root $(CAMVID_ROOT) \

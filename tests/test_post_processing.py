@@ -235,6 +235,32 @@ def test_the_wrapper_configs_build_and_take_the_zoo_models_checkpoint(name):
     assert out[0].pred_sem_seg.data.shape == (1, 48, 64)
 
 
+def test_the_refiner_config_carries_the_published_refiner():
+    """configs/refiner/*_refiner.py points at the refiner the study used, published into the
+    repository (tools/misc/publish_model.py): it loads into the config's Refiner, weights equal,
+    its sidecar and record verified, and its weights hash is the one refine_zoo.json records."""
+    import json
+    import os.path as osp
+
+    from helpers import ROOT
+    from mmengine.config import Config
+
+    from mmseg_difnet.checkpoint import verify_checkpoint
+    from mmseg_difnet.checkpoint.integrity import state_dict_sha256
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'refiner',
+                                   'fcn_mv2-d8_camvid-240x320_2k_refiner.py'))
+    path = osp.join(ROOT, cfg.model.post_processor.checkpoint)
+    verify_checkpoint(path)
+    post = MODELS.build(dict(cfg.model.post_processor, checkpoint=path))
+    state = torch.load(path)['state_dict']  # torch's default weights-only loader reads it
+    assert sorted(state) == sorted(post.refiner.state_dict())
+    assert all(torch.equal(v, state[k]) for k, v in post.refiner.state_dict().items())
+    with open(osp.join(ROOT, 'benchmarks', 'refine_zoo.json')) as f:
+        recorded = {r['refiner_weights_sha256'] for r in json.load(f)['runs'].values()
+                    if 'refiner_weights_sha256' in r}
+    assert recorded == {state_dict_sha256(state)[:16]}
+
+
 def _tiny_camvid(root, n=3, size=(48, 64)):
     """CamVid's layout with ``n`` random frames per split (11 classes, void 11 -> 255)."""
     from PIL import Image

@@ -1,7 +1,6 @@
 """The zoo study: its configs are mmseg's heads on the recipe of DeepLabV2-MV2 (same backbone,
 preprocessing, loss, schedule), and its script runs end to end on tiny CamVid-like data,
 resumes, and pairs its heads with the similarity study's DifNet-MV2 runs."""
-import hashlib
 import json
 import os
 import os.path as osp
@@ -13,6 +12,8 @@ import torch
 from helpers import ROOT, generate_camvid_like
 from mmengine.config import Config
 from mmseg.registry import MODELS
+
+from mmseg_difnet.checkpoint.integrity import state_dict_sha256
 
 HEADS = {'fcn': 'FCNHead', 'pspnet': 'PSPHead', 'deeplabv3': 'ASPPHead',
          'deeplabv3plus': 'DepthwiseSeparableASPPHead', 'nonlocal': 'NLHead', 'ccnet': 'CCHead'}
@@ -82,8 +83,8 @@ def test_zoo_study_script_end_to_end(tmp_path):
     # each run post-processed once tested (the refinement study), with the refiner's hash
     refined = json.loads((tmp_path / 'refine_zoo.json').read_text())['runs']
     assert set(refined) == {'fcn_seed3', 'ccnet_seed3'}
-    assert refined['fcn_seed3']['refiner_sha256'] == hashlib.sha256(
-        (tmp_path / 'refiner.pth').read_bytes()).hexdigest()[:16]
+    assert refined['fcn_seed3']['refiner_weights_sha256'] == \
+        state_dict_sha256(refiner.state_dict())[:16]
     assert refined['ccnet_seed3']['plain']['mIoU'] == pytest.approx(
         study['runs']['ccnet']['3']['mIoU'], abs=0.02)  # the same model, scored twice
     env['REFINER_CKPT'] = str(tmp_path / 'missing.pth')

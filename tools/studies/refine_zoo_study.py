@@ -13,7 +13,6 @@ study grows with the zoo study, session by session.
 """
 import argparse
 import glob
-import hashlib
 import json
 import os.path as osp
 import statistics
@@ -26,6 +25,8 @@ from mmseg.registry import MODELS
 from study_lib.postprocess import Scorer, base_frames, frames_of, predict, wrapper_of
 from study_lib.study_statistics import mean_std, verdict
 
+from mmseg_difnet.checkpoint import read_checkpoint, state_dict_of
+from mmseg_difnet.checkpoint.integrity import state_dict_sha256
 from mmseg_difnet.evaluation.per_walk_metric import boundary_band
 
 ROOT = osp.join(osp.dirname(osp.abspath(__file__)), '..', '..')
@@ -128,15 +129,16 @@ def main(argv=None):
     refiner = MODELS.build(dict(Config.fromfile(REFINER).model.post_processor,
                                 checkpoint=args.refiner_checkpoint)).eval()
     crf = MODELS.build(Config.fromfile(DENSECRF).model.post_processor)
-    with open(args.refiner_checkpoint, 'rb') as f:  # which refiner scored each run
-        refiner_sha = hashlib.sha256(f.read()).hexdigest()[:16]
+    # which refiner scored each run: its weights' hash (the same for a run's checkpoint and
+    # the published file of it, tools/misc/publish_model.py)
+    refiner_sha = state_dict_sha256(state_dict_of(read_checkpoint(args.refiner_checkpoint)))[:16]
     runs = dict(old)
     for name, arm, seed, ckpt in finished(args.zoo_dir):
         if name in runs:
             print(f'{name}: in {args.json}, skipped', flush=True)
             continue
         t0 = time.time()
-        runs[name] = dict(arm=arm, seed=seed, checkpoint=ckpt, refiner_sha256=refiner_sha,
+        runs[name] = dict(arm=arm, seed=seed, checkpoint=ckpt, refiner_weights_sha256=refiner_sha,
                           **test_run(config_of(arm), ckpt, refiner, crf, args.camvid_root,
                                      args.frames))
         r = runs[name]
