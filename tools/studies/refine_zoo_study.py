@@ -25,7 +25,6 @@ from mmseg.registry import MODELS
 from study_lib.postprocess import Scorer, base_frames, frames_of, predict, wrapper_of
 from study_lib.study_statistics import mean_std, verdict
 
-from mmseg_difnet.checkpoint import read_checkpoint, state_dict_of
 from mmseg_difnet.checkpoint.integrity import state_dict_sha256
 from mmseg_difnet.evaluation.per_walk_metric import boundary_band
 
@@ -129,9 +128,9 @@ def main(argv=None):
     refiner = MODELS.build(dict(Config.fromfile(REFINER).model.post_processor,
                                 checkpoint=args.refiner_checkpoint)).eval()
     crf = MODELS.build(Config.fromfile(DENSECRF).model.post_processor)
-    # which refiner scored each run: its weights' hash (the same for a run's checkpoint and
-    # the published file of it, tools/misc/publish_model.py)
-    refiner_sha = state_dict_sha256(state_dict_of(read_checkpoint(args.refiner_checkpoint)))[:16]
+    # which refiner scored each run: the loaded weights' hash (the same for a run's checkpoint
+    # and the published file of it, tools/misc/publish_model.py)
+    refiner_sha = state_dict_sha256(refiner.refiner.state_dict())[:16]
     runs = dict(old)
     for name, arm, seed, ckpt in finished(args.zoo_dir):
         if name in runs:
