@@ -111,7 +111,9 @@ def test_exported_graphs_give_the_pytorch_logits(tmp_path, config, exporter, dyn
     for h, w in SIZES if dynamic else SIZES[:1]:
         image = (torch.rand(1, 3, h, w, generator=g) * 255).numpy()
         ref = reference(config, ckpt, image)
-        assert np.abs(ref).max() > 1  # logits of a real scale: the parity means something
+        # logits that vary over the image by 1,000 times the absolute tolerance below: the
+        # parity means something (the zoo heads' small conv_seg init gives |logit| ~ 1)
+        assert ref.std() > 1000 * 1e-4, ref.std()
         for backend in backends:
             got = Segmenter(out, backend).run(image)
             assert got.shape == ref.shape
