@@ -43,6 +43,19 @@ def test_all_expected_configs_exist():
     assert EXPECTED <= {osp.splitext(osp.basename(c))[0] for c in CONFIGS}
 
 
+def test_the_model_index_names_existing_configs_and_only_measured_results():
+    import yaml
+    index = yaml.safe_load(open(osp.join(ROOT, 'model-index.yml')))
+    assert set(index['Import']) == {'configs/difnet/metafile.yaml', 'configs/zoo/metafile.yaml'}
+    for metafile in index['Import']:
+        text = open(osp.join(ROOT, metafile)).read()
+        assert 'the paper' not in ''.join(  # the paper's numbers are comments, not Results
+            line for line in text.splitlines() if not line.lstrip().startswith('#'))
+        for model in yaml.safe_load(text)['Models']:
+            assert osp.isfile(osp.join(ROOT, model['Config'])), (metafile, model['Name'])
+            assert model['Name'] == osp.splitext(osp.basename(model['Config']))[0]
+
+
 @pytest.mark.parametrize('path', CONFIGS, ids=lambda p: osp.basename(p))
 def test_config_builds_and_forwards(path):
     cfg = Config.fromfile(path)

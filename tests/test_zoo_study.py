@@ -106,7 +106,8 @@ def test_zoo_study_script_end_to_end(tmp_path):
     proc = subprocess.run(
         [sys.executable, osp.join(ROOT, 'tools', 'studies', 'zoo_table.py'),
          str(tmp_path / 'runs'), '--json', str(study_json), '--cost', str(tmp_path / 'cost.json'),
-         '--model-zoo', '--plot', str(tmp_path / 'zoo.png')],
+         '--model-zoo', '--plot', str(tmp_path / 'zoo.png'),
+         '--metafile', str(tmp_path / 'metafile.yaml')],
         env=env, capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-2000:]
     fcn = json.loads(study_json.read_text())['summary']['fcn']['mIoU']['mean']
@@ -114,3 +115,12 @@ def test_zoo_study_script_end_to_end(tmp_path):
             '| [config](../configs/zoo/fcn_mv2-d8_camvid-240x320_2k.py) |') in proc.stdout
     assert '| PSPNet | MobileNetV2-D8 | 192x192 | 2000 | - | - | - | - |' in proc.stdout
     assert osp.getsize(tmp_path / 'zoo.png') > 10_000
+    # mmseg's model-index: the measured heads only, their numbers from the study's JSON
+    import yaml
+    index = yaml.safe_load((tmp_path / 'metafile.yaml').read_text())
+    models = {m['Name']: m for m in index['Models']}
+    assert set(models) == {'fcn_mv2-d8_camvid-240x320_2k', 'ccnet_mv2-d8_camvid-240x320_2k'}
+    fcn_entry = models['fcn_mv2-d8_camvid-240x320_2k']
+    assert fcn_entry['Results'][0]['Metrics']['mIoU'] == round(fcn, 2)
+    assert fcn_entry['Metadata']['Seeds'] == '3'
+    assert osp.isfile(osp.join(ROOT, fcn_entry['Config']))
