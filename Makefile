@@ -12,7 +12,7 @@ MV2_WEIGHTS := checkpoints/mobilenetv2_imagenet_mmseg.pth
 
 .PHONY: env lint test test-slow test-browser test-camvid weights demo study study-camvid study-camvid-paired \
 	study-similarity study-zoo study-zoo-baselines study-zoo-long \
-	study-zoo-pilot study-refine-zoo refiner benchmark-zoo benchmark-postprocess benchmark clean-env
+	study-zoo-pilot study-refine-zoo refiner zoo-report benchmark-zoo benchmark-postprocess benchmark clean-env
 
 $(VENV)/.ready: requirements/constraints.txt tools/misc/setup_env.sh setup.py
 	VENV=$(VENV) bash tools/misc/setup_env.sh
@@ -78,6 +78,11 @@ refiner: env weights  # rebuild the post-processing refiner from CamVid's labels
 study-refine-zoo: env weights  # post-processing (docs/studies/refinement.md): every finished zoo run plain, with DenseCRF and the refiner, on test: benchmarks/refine_zoo.json
 	$(PY) tools/studies/refine_zoo_study.py ../difnet_runs/camvid_zoo --camvid-root $(CAMVID_ROOT) \
 	  --refiner-checkpoint $(REFINER_CKPT) --json benchmarks/refine_zoo.json
+
+zoo-report: env  # the zoo study's JSON, verdicts, plot (docs/zoo_miou_vs_cost.png), model-index (configs/zoo/metafile.yaml) and docs/model_zoo.md's rows, from the runs and the cost table
+	$(PY) tools/studies/zoo_table.py ../difnet_runs/camvid_zoo --json benchmarks/camvid_zoo.json \
+	  --cost benchmarks/camvid_zoo_cost.json --plot docs/zoo_miou_vs_cost.png \
+	  --metafile configs/zoo/metafile.yaml --model-zoo
 
 benchmark-zoo: env  # the zoo study's costs side by side (one thread): benchmarks/camvid_zoo_cost.json
 	$(PY) tools/analysis_tools/zoo_cost.py
