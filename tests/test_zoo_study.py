@@ -124,3 +124,10 @@ def test_zoo_study_script_end_to_end(tmp_path):
     assert fcn_entry['Results'][0]['Metrics']['mIoU'] == round(fcn, 2)
     assert fcn_entry['Metadata']['Seeds'] == '3'
     assert osp.isfile(osp.join(ROOT, fcn_entry['Config']))
+    # the study script's own call passes no cost table: the JSON keeps the one it has
+    proc = subprocess.run(
+        [sys.executable, osp.join(ROOT, 'tools', 'studies', 'zoo_table.py'),
+         str(tmp_path / 'runs'), '--json', str(study_json)],
+        env=env, capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads(study_json.read_text())['cost'] == cost

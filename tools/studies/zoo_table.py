@@ -174,6 +174,11 @@ def zoo_table(study_dir: str, json_path: Optional[str] = None,
     if cost_json and osp.isfile(cost_json):
         with open(cost_json) as f:
             out['cost'] = json.load(f)
+    elif json_path and osp.isfile(json_path):  # kept: the study script passes no cost table
+        with open(json_path) as f:
+            earlier = json.load(f)
+        if 'cost' in earlier:
+            out['cost'] = earlier['cost']
     if seconds is not None:
         out['wall_seconds_last_call'] = seconds
     out['table'] = '\n'.join(rows)
