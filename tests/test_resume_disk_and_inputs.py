@@ -273,3 +273,40 @@ def test_two_runs_started_in_one_second_get_their_own_log_dir(data_dir, tmp_path
     assert runner.timestamp == base  # the visualizer's and the JSON's paths follow it
     for name in taken:
         assert os.listdir(tmp_path / name) == ['other_run.log']
+
+
+@pytest.mark.slow
+def test_a_resumed_run_ends_equal_to_the_run_never_stopped(data_dir, tmp_path):
+    """The studies resume their runs across sessions. A run stopped after iteration 4 and
+    resumed ends with the weights, BN statistics and optimizer state of the same run never
+    stopped, bit for bit: mmengine's loop advances the data loader past the trained batches,
+    and the sampler's and the loader worker's seeds come from the config."""
+    def run(work_dir, stop_at=None, resume=False):
+        cfg = tiny_cfg(data_dir, work_dir, iters=6)
+        cfg.train_cfg.update(val_interval=1000)
+        cfg.default_hooks.checkpoint.update(interval=2, max_keep_ckpts=-1)
+        cfg.train_dataloader.update(num_workers=1, persistent_workers=False)  # as the studies
+        cfg.randomness = dict(seed=3)
+        if stop_at is not None:
+            cfg.custom_hooks = [*cfg.get('custom_hooks', []),
+                                dict(type='StopAfterIterHook', at=stop_at)]
+        cfg.resume = resume
+        RUNNERS.build(cfg).train()
+
+    run(tmp_path / 'whole')
+    run(tmp_path / 'parts', stop_at=4)
+    assert open(tmp_path / 'parts' / 'last_checkpoint').read().strip().endswith('iter_4.pth')
+    run(tmp_path / 'parts', resume=True)
+    whole, parts = (read_checkpoint(tmp_path / d / 'iter_6.pth') for d in ('whole', 'parts'))
+    assert whole['meta']['iter'] == parts['meta']['iter'] == 6
+    assert whole['state_dict'].keys() == parts['state_dict'].keys()
+    for k, v in whole['state_dict'].items():
+        assert torch.equal(v, parts['state_dict'][k]), k
+    moments = [(s['momentum_buffer'], parts['optimizer']['state'][i]['momentum_buffer'])
+               for i, s in whole['optimizer']['state'].items()]
+    assert len(moments) == len(whole['state_dict']) - sum(
+        'running_' in k or 'num_batches' in k for k in whole['state_dict'])
+    assert all(torch.equal(a, b) for a, b in moments)
+    # and the run learnt: its weights moved from iteration 4's
+    at4 = read_checkpoint(tmp_path / 'parts' / 'iter_4.pth')['state_dict']
+    assert any(not torch.equal(v, at4[k]) for k, v in whole['state_dict'].items())
