@@ -4,6 +4,7 @@ resumes, and pairs its heads with the similarity study's DifNet-MV2 runs."""
 import json
 import os
 import os.path as osp
+import platform
 import subprocess
 import sys
 
@@ -78,6 +79,10 @@ def test_zoo_study_script_end_to_end(tmp_path):
         assert comp['mIoU']['per_seed'] == pytest.approx([difnet3['mIoU'] - run['mIoU']])
         assert comp['mIoU']['verdict'] is None  # seeds 4 and 5 are missing: no verdict
         assert osp.isfile(tmp_path / 'runs' / f'{head}_seed3' / 'iter_2.pth')  # kept
+        # the machine that trained it: one line per start, its CPU and the threads
+        machine = (tmp_path / 'runs' / f'{head}_seed3' / 'cpu.txt').read_text().splitlines()
+        assert len(machine) == 1 and machine[0].endswith('threads=1')
+        assert platform.machine() in machine[0].split()
     assert 'pspnet_seed3' in study['incomplete'] and 'fcn_seed3' not in study['incomplete']
     assert 'DifNet-MV2 − FCN (seeds 3)' in study['table']
     # each run post-processed once tested (the refinement study), with the refiner's hash
