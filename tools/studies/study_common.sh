@@ -31,7 +31,10 @@ run() {  # run NAME CONFIG SEED THREADS [--per-walk] [--diagnose] [cfg-options..
     echo "==> [$(date +%T)] $name: training (log $dir/train.log)"
     # the machine of each start or resume: CPUs round differently, so a rerun of a seed on
     # another one is another run (docs/studies/zoo.md, "How well a run reproduces")
-    echo "$(date -u +%FT%TZ) $(uname -m) $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -1) $(grep -o -w -E 'avx2|avx512f|amx_tile' /proc/cpuinfo 2>/dev/null | sort -u | tr '\n' ' ')threads=$threads" >> "$dir/cpu.txt"
+    local cpu flags
+    cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -1) || true
+    flags=$(grep -o -w -E 'avx2|avx512f|amx_tile' /proc/cpuinfo 2>/dev/null | sort -u | tr '\n' ' ') || true
+    echo "$(date -u +%FT%TZ) $(uname -m) $cpu ${flags}threads=$threads" >> "$dir/cpu.txt"
     OMP_NUM_THREADS=$threads python tools/train.py "$cfg" --work-dir "$dir" --resume "${diag[@]}" \
       --cfg-options "${opts[@]}" > "$dir/train.log" 2>&1 \
       || { echo "$name: training failed, see $dir/train.log" >&2; tail -20 "$dir/train.log" >&2; return 1; }
