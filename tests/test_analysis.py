@@ -12,6 +12,7 @@ import pytest
 import torch
 from cost_lib import interleaved, ratio_stats, spread
 from study_lib import (
+    against_spread,
     finished_runs,
     fmt_mean_std,
     has_run,
@@ -43,6 +44,16 @@ def test_verdict_rules_by_hand():
         verdict('unpaired', d)
     with pytest.raises(ValueError, match='takes one list of paired differences'):
         verdict('paired', d, d)
+
+
+def test_against_spread_by_hand():
+    earlier = [1.0, 2.0, 3.0]  # mean 2, sample std 1: within 0..4
+    assert against_spread(5.0, earlier) == dict(value=5.0, low=0.0, high=4.0, reading='above')
+    assert against_spread(4.0, earlier)['reading'] == 'within'  # the ends are within
+    assert against_spread(0.0, earlier)['reading'] == 'within'
+    assert against_spread(-0.5, earlier)['reading'] == 'below'
+    with pytest.raises(ValueError, match=r'1 earlier value\(s\) \[2.0\] have no spread'):
+        against_spread(1.0, [2.0])
 
 
 def test_mean_std_and_ratios():

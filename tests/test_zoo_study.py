@@ -136,3 +136,63 @@ def test_zoo_study_script_end_to_end(tmp_path):
         env=env, capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert json.loads(study_json.read_text())['cost'] == cost
+
+
+def test_the_long_check_is_read_by_its_criterion_only_when_all_eight_are_in(tmp_path):
+    """The 4,000-iteration check (tools/studies/zoo_table.py, LONG_CRITERION): DifNet-MV2's
+    difference to each model at 4k is read against the spread of the paired 2k differences
+    (mean ± 2 sample std, seeds 3-5); a head learns a small class at IoU ≥ 1.0; no reading
+    with a model missing. The 4k runs here are made up; the 2k runs are the study's."""
+    with open(osp.join(ROOT, 'benchmarks', 'camvid_zoo.json')) as f:
+        runs = {a: r for a, r in json.load(f)['runs'].items() if not a.endswith('_4k')}
+    with open(osp.join(ROOT, 'benchmarks', 'similarity_study.json')) as f:
+        similarity = json.load(f)['runs']
+    runs.update({a: {s: r for s, r in similarity[a].items() if s in '345'}
+                 for a in ('deeplabv2', 'difnet')})
+    classes = ('sky', 'building', 'pole', 'road', 'pavement', 'tree', 'signsymbol', 'fence',
+               'car', 'pedestrian', 'bicyclist')
+
+    def d2(arm, key):
+        d = [runs['difnet'][s][key] - runs[arm][s][key] for s in '345']
+        m, sd = sum(d) / 3, (sum((x - sum(d) / 3) ** 2 for x in d) / 2) ** 0.5
+        return m, m - 2 * sd
+
+    def run4k(miou, band2, pole=0.0):
+        return {'3': dict(mIoU=miou, mIoU_band2=band2,
+                          **{f'IoU.{c}': dict(pole=pole, bicyclist=0.5).get(c, 20.0)
+                             for c in classes})}
+
+    long = {'difnet_4k': run4k(50.0, 30.0)}
+    for arm in ('deeplabv2', 'fcn', 'pspnet', 'deeplabv3', 'deeplabv3plus', 'nonlocal', 'ccnet'):
+        (m, low), (mb, _) = d2(arm, 'mIoU'), d2(arm, 'mIoU_band2')
+        # PSPNet: 1 below the 2k spread (toward the head); every other model at the 2k mean
+        long[f'{arm}_4k'] = run4k(50.0 - (low - 1.0 if arm == 'pspnet' else m), 30.0 - mb,
+                                  pole=2.0 if arm == 'fcn' else 0.0)
+    zoo = tmp_path / 'zoo.json'
+
+    def table(arms):
+        zoo.write_text(json.dumps(dict(runs={a: r for a, r in dict(runs, **long).items()
+                                             if a in arms or not a.endswith('_4k')})))
+        proc = subprocess.run([sys.executable, osp.join('tools', 'studies', 'zoo_table.py'),
+                               str(tmp_path / 'none'), '--json', str(zoo)],
+                              capture_output=True, text=True, cwd=ROOT)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        return proc.stdout, json.loads(zoo.read_text())
+
+    out, study = table(set(long) - {'ccnet_4k'})
+    assert '7 of 8 models at 4,000 iterations: no reading before all are in' in out
+    assert 'long_schedule_reading' not in study
+    out, study = table(set(long))
+    reading = study['long_schedule_reading']
+    assert reading['ranking'] == 'partly of learning speed (moved: PSPNet)'
+    psp = reading['per_model']['pspnet']['mIoU']
+    assert psp['value'] == pytest.approx(d2('pspnet', 'mIoU')[1] - 1.0)
+    assert psp['reading'] == 'below' and psp['reading_words'] == 'toward the model'
+    for arm in ('deeplabv2', 'fcn', 'deeplabv3', 'deeplabv3plus', 'nonlocal', 'ccnet'):
+        for key in ('mIoU', 'mIoU_band2'):
+            r = reading['per_model'][arm][key]
+            assert r['value'] == pytest.approx(d2(arm, key)[0]) and r['reading'] == 'within'
+    assert reading['per_model']['fcn']['learns'] == dict(pole=True, bicyclist=False)
+    assert reading['per_model']['ccnet']['learns'] == dict(pole=False, bicyclist=False)
+    assert 'learns' not in reading['per_model']['deeplabv2']  # a head's question only
+    assert 'The 2,000-iteration ranking is partly of learning speed (moved: PSPNet).' in out

@@ -14,6 +14,7 @@ import statistics
 from typing import Dict, List, Optional
 
 from study_lib import (
+    against_spread,
     finished_runs,
     fmt_mean_std,
     mean_std,
@@ -43,6 +44,21 @@ CRITERION = (
     'head, in test mIoU and in mIoU within 2 px of a label boundary: positive (DifNet ahead) if '
     'mean d > 2 SE (sample std / sqrt(3)), negative (the head ahead) if mean d < -2 SE, else '
     'null. No verdict before every seed of both is in.')
+# The 4,000-iteration check's reading, written 2026-12-07 before any 4,000-iteration number
+# but DeepLabV2-MV2's (docs/studies/zoo.md).
+LONG_CRITERION = (
+    'Written before any 4,000-iteration number but DeepLabV2-MV2\'s (docs/studies/zoo.md). '
+    'One seed (3) of every model at 4,000 iterations, the same poly policy. For every other '
+    'model, d4 = DifNet-MV2 - model at 4,000 iterations (test mIoU, and mIoU within 2 px of a '
+    'label boundary) is read against the paired differences d of the 2,000-iteration runs, '
+    'seeds 3-5: "as at 2k" if d4 lies within mean(d) +- 2 sample std(d) (what one more seed '
+    'would give), "toward the model" if below, "toward DifNet" if above. The 2,000-iteration '
+    'ranking is one of models if every model reads "as at 2k" in mIoU, else partly one of '
+    'learning speed (the models that moved named). A zoo head learns pole or bicyclist (IoU 0.0 '
+    'at every 2,000-iteration seed) if its 4,000-iteration IoU on it is at least 1.0. No '
+    'reading before all eight runs are in.')
+LONG_CLASSES, LONG_LEARNED_IOU = ('pole', 'bicyclist'), 1.0
+SPREAD_WORDS = dict(below='toward the model', within='as at 2k', above='toward DifNet')
 # The pilot's rule, fixed before it ran (docs/studies/zoo.md, "Pilot"): a head is flagged on a
 # class where DeepLabV2-MV2's val IoU is at least PILOT_MIN_IOU and the head's below
 # PILOT_FRACTION of it, or when its val mIoU is more than PILOT_MIOU_GAP below DeepLabV2-MV2's.
@@ -116,6 +132,32 @@ def long_schedule(study_dir: str, runs: Runs, json_runs: Dict) -> Dict:
     return out
 
 
+def long_reading(long: Dict, runs: Runs) -> Optional[Dict]:
+    """The 4,000-iteration check read by LONG_CRITERION (None before all eight models are in):
+    per model, DifNet-MV2's 4,000-iteration difference against the spread of its paired
+    2,000-iteration differences, and whether a zoo head learns the small classes."""
+    arms = [a for _, a in BASELINES + HEADS]
+    if not all(a in long for a in arms):
+        return None
+    per_model, moved = {}, []
+    for _, a in BASELINES[:1] + HEADS:
+        r: Dict = {}
+        for k in VERDICT_KEYS:
+            d2 = [runs['difnet'][s][k] - runs[a][s][k] for s in SEEDS]
+            d4 = long['difnet'][f'{k}_4k'] - long[a][f'{k}_4k']
+            spread = against_spread(d4, d2)
+            r[k] = dict(spread, reading_words=SPREAD_WORDS[spread['reading']])
+        if a != 'deeplabv2':
+            r['learns'] = {c: long[a]['per_class_4k'][c] >= LONG_LEARNED_IOU
+                           for c in LONG_CLASSES}
+        if r['mIoU']['reading'] != 'within':
+            moved.append(NAMES[a])
+        per_model[a] = r
+    ranking = 'of models' if not moved else \
+        'partly of learning speed (moved: ' + ', '.join(moved) + ')'
+    return dict(criterion=LONG_CRITERION, per_model=per_model, ranking=ranking)
+
+
 def zoo_table(study_dir: str, json_path: Optional[str] = None,
               similarity_json: str = SIMILARITY_JSON, cost_json: Optional[str] = None,
               seconds: Optional[int] = None) -> Dict:
@@ -166,6 +208,21 @@ def zoo_table(study_dir: str, json_path: Optional[str] = None,
                 rows.append(f'| {name} | {two} | {r["mIoU_4k"]:.2f} | {r.get("rank_2k", "-")} | '
                             f'{r["rank_4k"]} | ' + ' | '.join(
                                 f'{r["per_class_4k"][c]:.1f}' for c in CLASSES) + ' |')
+        reading = long_reading(long, both)
+        if reading is None:
+            rows.append(f'\n{len(long)} of {len(BASELINES + HEADS)} models at 4,000 '
+                        'iterations: no reading before all are in')
+        else:
+            out['long_schedule_reading'] = reading
+            rows.append('')
+            for a, r in reading['per_model'].items():
+                learns = r.get('learns')
+                rows.append(f'DifNet-MV2 − {NAMES[a]} at 4,000 iterations: ' + '; '.join(
+                    f'{k} {r[k]["value"]:+.2f} (2k: {r[k]["low"]:+.2f} to {r[k]["high"]:+.2f}, '
+                    f'{r[k]["reading_words"]})' for k in VERDICT_KEYS) + (
+                    '; learns ' + ', '.join(f'{c} {"yes" if v else "no"}'
+                                            for c, v in learns.items()) if learns else ''))
+            rows.append(f'The 2,000-iteration ranking is {reading["ranking"]}.')
     missing = [f'{a}_seed{s}' for _, a in HEADS for s in SEEDS if s not in zoo.get(a, {})]
     if missing:
         out['incomplete'] = (f'{len(missing)} of {len(HEADS) * len(SEEDS)} runs to go '

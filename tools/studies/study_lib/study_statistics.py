@@ -5,6 +5,7 @@ import statistics
 from typing import Dict, List, Optional
 
 RULES = ('unpaired', 'paired', 'paired_se')
+SPREAD_READINGS = ('below', 'within', 'above')
 
 
 def mean_std(values: List[float]) -> Dict[str, float]:
@@ -50,3 +51,18 @@ def verdict(rule: str, a: List[float], b: Optional[List[float]] = None) -> Dict:
         margin = 2 * sd / (n ** 0.5 if rule == 'paired_se' else 1)
     v = 'positive' if d > margin else 'negative' if d < -margin else 'null'
     return dict(mean=d, margin=margin, verdict=v)
+
+
+def against_spread(value: float, earlier: List[float]) -> Dict:
+    """Where one new value lies against the spread of ``earlier`` ones (at least two): 'within'
+    their mean ± 2 sample std (what one more of them would give), else 'below' or 'above'.
+
+    Returns dict(value=value, low=mean − 2 std, high=mean + 2 std, reading=...).
+    """
+    if len(earlier) < 2:
+        raise ValueError(f'against_spread: {len(earlier)} earlier value(s) {earlier!r} have no '
+                         'spread; pass at least two.')
+    m, sd = statistics.mean(earlier), statistics.stdev(earlier)
+    low, high = m - 2 * sd, m + 2 * sd
+    reading = 'below' if value < low else 'above' if value > high else 'within'
+    return dict(value=value, low=low, high=high, reading=reading)
