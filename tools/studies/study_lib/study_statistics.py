@@ -5,7 +5,6 @@ import statistics
 from typing import Dict, List, Optional
 
 RULES = ('unpaired', 'paired', 'paired_se')
-SPREAD_READINGS = ('below', 'within', 'above')
 
 
 def mean_std(values: List[float]) -> Dict[str, float]:
